@@ -1,0 +1,70 @@
+"""tunelab: a hyperparameter workbench for deep-learning image classifiers.
+
+The public API mirrors the CLI::
+
+    import tunelab
+
+    run = tunelab.train("digits", learning_rate=0.003, epochs=5)
+    print(run.summary["best_val_accuracy"])
+
+Names are imported on first use, so ``import tunelab`` (and ``tunelab --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Hyperparameters": "tunelab.knobs",
+    "TunelabError": "tunelab.errors",
+    "train": "tunelab.training.trainer",
+    "load_dataset": "tunelab.data",
+    "ImageDataset": "tunelab.data",
+    "Run": "tunelab.runs",
+    "RunStore": "tunelab.runs",
+    "tune": "tunelab.search.engine",
+    "tune_images": "tunelab.search.images",
+    "sweep": "tunelab.search.sweep",
+    "find_lr": "tunelab.search.lr_find",
+}
+
+__all__ = [
+    "Hyperparameters",
+    "ImageDataset",
+    "Run",
+    "RunStore",
+    "TunelabError",
+    "find_lr",
+    "load_dataset",
+    "sweep",
+    "train",
+    "tune",
+    "tune_images",
+]
+
+if TYPE_CHECKING:
+    from tunelab.data import ImageDataset, load_dataset
+    from tunelab.errors import TunelabError
+    from tunelab.knobs import Hyperparameters
+    from tunelab.runs import Run, RunStore
+    from tunelab.search.engine import tune
+    from tunelab.search.images import tune_images
+    from tunelab.search.lr_find import find_lr
+    from tunelab.search.sweep import sweep
+    from tunelab.training.trainer import train
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tunelab' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,66 @@
+"""`tunelab lr-find DATA [knob flags] [--start 1e-7] [--end 10] [--steps 100] [--out FILE]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tunelab.cli.console import console, err_console, print_json
+from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
+from tunelab.knobs import read_config_file
+
+
+@with_knob_flags
+def lr_find_command(
+    data: str = typer.Argument(
+        ...,
+        help="A folder with one sub-folder per class, a CSV manifest (path,label), or "
+        "'digits' (built in).",
+        show_default=False,
+    ),
+    start: float = typer.Option(1e-7, "--start", help="Learning rate of the first step."),
+    end: float = typer.Option(10.0, "--end", help="Learning rate of the last step."),
+    steps: int = typer.Option(100, "--steps", help="Optimizer steps (one batch each)."),
+    out: Path = typer.Option(Path("lr-find.png"), "--out", help="Where to write the plot (PNG)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML or JSON file of knobs; flags override it."
+    ),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Skip unreadable images (and list them) instead of stopping."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the curve and suggestions as JSON."),
+    **knobs: Any,
+) -> None:
+    """Find a learning rate: the range test (lr grows 1e-7 -> 10), its suggestions and plot.
+
+    The recommended value is 'valley' (fastai's default); `tunelab train
+    --learning-rate auto` uses it.
+    """
+    base = {**(read_config_file(config) if config is not None else {}), **cli_knobs(knobs)}
+    if "learning_rate" in base and not as_json:
+        err_console.print("[yellow]note:[/] --learning-rate is ignored: the test sweeps it.")
+    base.pop("learning_rate", None)
+    from tunelab.search.lr_find import check_range, find_lr
+
+    check_range(start, end, steps)
+    try:
+        result = find_lr(data, base, start=start, end=end, steps=steps, skip_bad=skip_bad)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: nothing was saved.")
+        raise typer.Exit(130) from None
+    path = result.plot(out)
+    if as_json:
+        print_json({**result.to_dict(), "plot": str(path)})
+        return
+    ran = len(result.lrs)
+    stop = "the loss diverged" if result.diverged else "reached the end"
+    console.print(
+        f"range test: {ran} steps from {result.start:.2g} to {result.lrs[-1]:.2g} ({stop})"
+    )
+    for name, lr in result.suggestions.items():
+        tag = "  <- recommended" if lr == result.suggested and name == "valley" else ""
+        console.print(f"  {name:<8} {lr:.2g}{tag}")
+    console.print(f"suggested learning rate: {result.suggested:.2g}  (--learning-rate auto)")
+    console.print(f"plot: {path}")

@@ -1,0 +1,75 @@
+"""The `tunelab` app. Commands import their heavy libraries when they run, not here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+try:  # typer >= 0.25 ships its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+from tunelab.cli import runs
+from tunelab.cli.evaluate import evaluate_command
+from tunelab.cli.explain import explain_command
+from tunelab.cli.export import export_command
+from tunelab.cli.lr_find import lr_find_command
+from tunelab.cli.plot import plot_command
+from tunelab.cli.predict import predict_command
+from tunelab.cli.sweep import sweep_command
+from tunelab.cli.train import train_command
+from tunelab.cli.tune import tune_command
+from tunelab.errors import TunelabError
+
+app = typer.Typer(
+    name="tunelab",
+    help="Train image classifiers and understand, explore and tune their hyperparameters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("train")(train_command)
+app.command("tune")(tune_command)
+app.command("sweep")(sweep_command)
+app.command("lr-find")(lr_find_command)
+app.command("evaluate")(evaluate_command)
+app.command("predict")(predict_command)
+app.command("export")(export_command)
+app.command("plot")(plot_command)
+app.command("explain")(explain_command)
+app.add_typer(runs.app, name="runs")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point: a one-line message and a non-zero exit for every user error."""
+    try:
+        code = app(args=argv, prog_name="tunelab", standalone_mode=False)
+    except typer.Exit as stop:
+        return stop.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted.", err=True)
+        return 1
+    except click_errors.NoArgsIsHelpError as err:
+        typer.echo(err.format_message(), err=True)
+        return 2
+    except click_errors.UsageError as err:
+        hint = f" See `{err.ctx.command_path} --help`." if err.ctx else ""
+        typer.echo(f"error: {err.format_message()}{hint}", err=True)
+        return 2
+    except TunelabError as err:
+        typer.echo(f"error: {err}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        typer.echo("interrupted.", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

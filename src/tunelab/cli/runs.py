@@ -1,0 +1,154 @@
+"""`tunelab runs list | show | compare | delete`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tunelab.cli.console import console, fmt, print_json
+from tunelab.runs import RunStore
+
+app = typer.Typer(help="List, show, compare and delete stored runs.", no_args_is_help=True)
+
+RunsDir = typer.Option(None, "--runs-dir", envvar="TUNELAB_RUNS", help="Run store folder.")
+
+
+@app.command("list")
+def list_runs(
+    runs_dir: Path | None = RunsDir, as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """One line per run: status, model, optimizer, learning rate, best validation accuracy."""
+    store = RunStore(runs_dir)
+    rows = []
+    for run in store.list():
+        summary, config = run.summary, _config(run.path)
+        rows.append(
+            {
+                "run": run.name,
+                "status": run.status,
+                "model": config.get("model"),
+                "optimizer": config.get("optimizer"),
+                "learning_rate": config.get("learning_rate"),
+                "epochs": summary.get("epochs_run"),
+                "best_val_accuracy": summary.get("best_val_accuracy"),
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"no runs in {store.root} yet: try `tunelab train digits`.")
+        return
+    table = Table(title=f"runs in {store.root}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(fmt(value) for value in row.values()))
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Run name, or 'latest'."),
+    runs_dir: Path | None = RunsDir,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The run's knobs, summary and per-epoch curve."""
+    run = RunStore(runs_dir).get(name)
+    data = {"summary": run.summary, "config": _config(run.path), "epochs": run.epochs}
+    if as_json:
+        print_json(data)
+        return
+    from tunelab.cli.train import show_summary
+
+    table = Table(title=f"{run.name}: per epoch")
+    for column in (
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+    ):
+        table.add_column(column)
+    for row in run.epochs:
+        table.add_row(
+            str(int(row["epoch"])),
+            *(fmt(row[c]) for c in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")),
+            f"{row['learning_rate']:.3g}",
+        )
+    console.print(table)
+    config = _config(run.path)
+    console.print("knobs: " + ", ".join(f"{k}={v}" for k, v in config.items()))
+    summary = run.summary
+    if summary and not summary.get("diagnosis"):
+        from tunelab.diagnosis import diagnose_run
+
+        summary["diagnosis"] = diagnose_run(run).to_dict()
+    if summary:
+        show_summary(summary, run.path)
+
+
+@app.command("compare")
+def compare(
+    names: list[str] = typer.Argument(..., help="Two or more run names."),
+    runs_dir: Path | None = RunsDir,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The knobs that differ between runs, beside their results."""
+    store = RunStore(runs_dir)
+    runs = [store.get(name) for name in names]
+    configs = [_config(run.path) for run in runs]
+    keys = sorted({k for c in configs for k in c})
+    differing = [k for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
+    metrics = ["status", "best_val_accuracy", "best_val_loss", "best_epoch", "train_seconds"]
+    if as_json:
+        print_json(
+            [
+                {
+                    "run": run.name,
+                    **{k: c.get(k) for k in differing},
+                    **{m: run.summary.get(m) for m in metrics},
+                }
+                for run, c in zip(runs, configs, strict=True)
+            ]
+        )
+        return
+    table = Table(title="knobs that differ, and results")
+    table.add_column("")
+    for run in runs:
+        table.add_column(run.name)
+    for key in differing:
+        table.add_row(key, *(fmt(c.get(key)) for c in configs))
+    for metric in metrics:
+        table.add_row(f"[bold]{metric}", *(fmt(run.summary.get(metric)) for run in runs))
+    console.print(table)
+
+
+@app.command("delete")
+def delete(
+    names: list[str] = typer.Argument(..., help="Run names to delete."),
+    runs_dir: Path | None = RunsDir,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete runs (asks first unless --yes)."""
+    store = RunStore(runs_dir)
+    runs = [store.get(name) for name in names]  # every name checked before anything is deleted
+    if not yes and not typer.confirm(f"delete {len(runs)} run(s): {', '.join(names)}?"):
+        raise typer.Exit(1)
+    for run in runs:
+        store.delete(run.name)
+        console.print(f"deleted {run.name}")
+
+
+def _config(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load((path / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,244 @@
+"""Where the images are: a folder of class sub-folders, a CSV manifest, or ``"digits"``.
+
+This module only lists files and labels (and stats them for the cache key); it decodes
+nothing. Class names are sorted naturally, so ``"2"`` comes before ``"10"``.
+
+* Folder: every non-hidden sub-folder is a class; images anywhere below it (nested
+  folders included) belong to it. Hidden files and folders (``.DS_Store``, ``.git``),
+  ``Thumbs.db``, ``desktop.ini`` and ``__MACOSX`` are ignored silently; any other file
+  without an image extension is a bad file. Files directly inside the top folder are
+  ignored (with a warning when they are images).
+* CSV: a header row with columns ``path`` and ``label`` (any order, case-insensitive,
+  extra columns allowed); relative paths are resolved against the CSV's folder.
+* The bare string ``"digits"`` always means the built-in data set (write ``./digits`` for
+  a folder of that name).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tunelab.data.decode import FORMATS, IMAGE_EXTENSIONS
+from tunelab.data.problems import BadFileError
+from tunelab.errors import TunelabError, did_you_mean
+
+BUILTIN = ("digits",)
+IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx", "icon\r"})
+SOURCE_HELP = (
+    "Give a folder with one sub-folder per class, a CSV manifest with columns path,label, "
+    "or the built-in name 'digits'."
+)
+
+Kind = Literal["digits", "folder", "csv"]
+
+
+@dataclass
+class Listing:
+    """Candidate image files with their class names, before any decoding."""
+
+    kind: Kind
+    source: Path
+    files: list[tuple[Path, str]]  # (image path, class name)
+    class_names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    stamp: list[tuple[str, int, int]] = field(default_factory=list)  # (path, size, mtime_ns)
+
+
+def natural_key(text: str) -> tuple[list[int | str], str]:
+    """Sort key that orders ``img2`` before ``img10``."""
+    parts: list[int | str] = [
+        int(part) if i % 2 else part.lower() for i, part in enumerate(re.split(r"(\d+)", text))
+    ]
+    return parts, text
+
+
+def resolve_source(source: str | os.PathLike[str]) -> tuple[Kind, Path]:
+    """Decide which kind of source ``source`` is; raise if it cannot be one."""
+    if isinstance(source, str) and source in BUILTIN:
+        return "digits", Path(source)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return "folder", path
+    if path.is_file():
+        if path.suffix.lower() == ".csv":
+            return "csv", path
+        raise TunelabError(
+            f"data source {str(path)!r} is a file but not a CSV manifest (.csv). {SOURCE_HELP}"
+        )
+    if not path.exists():
+        hint = did_you_mean(str(source), BUILTIN)
+        raise TunelabError(f"data source {str(path)!r} does not exist.{hint} {SOURCE_HELP}")
+    raise TunelabError(f"data source {str(path)!r} is not a folder or a file. {SOURCE_HELP}")
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name.lower() in IGNORED_NAMES
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _not_image(path: Path, where: str) -> BadFileError:
+    return BadFileError(
+        path,
+        f"not an image file (extension {path.suffix or 'none'!r}; allowed: "
+        f"{', '.join(sorted(IMAGE_EXTENSIONS))})",
+        f"Move it out of the {where}.",
+    )
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
+def list_folder(root: Path, skip_bad: bool = False) -> Listing:
+    """List the images of a folder with one sub-folder per class."""
+    entries = sorted(
+        (e for e in os.scandir(root) if not _ignored(e.name)), key=lambda e: natural_key(e.name)
+    )
+    class_dirs = [Path(e.path) for e in entries if e.is_dir()]
+    loose = [Path(e.path) for e in entries if not e.is_dir()]
+    example = f"e.g. {str(root / 'cat' / '001.png')!r} and {str(root / 'dog' / '001.png')!r}"
+    if not class_dirs:
+        if not loose:
+            raise TunelabError(
+                f"data folder {str(root)!r} is empty. Put each class's images in its own "
+                f"sub-folder, {example}."
+            )
+        raise TunelabError(
+            f"data folder {str(root)!r} has no class sub-folders (found {len(loose)} "
+            f"file(s) directly inside it, e.g. {loose[0].name!r}). Put each class's images "
+            f"in its own sub-folder, {example}."
+        )
+    loose_images = [p.name for p in loose if _is_image(p)]
+    if loose_images:
+        warnings.warn(
+            f"ignoring {len(loose_images)} image(s) directly inside {str(root)!r} "
+            f"(e.g. {loose_images[0]!r}); only images inside class sub-folders are used.",
+            stacklevel=3,
+        )
+    listing = Listing("folder", root, [], [d.name for d in class_dirs])
+    for class_dir in class_dirs:
+        images = _list_class(class_dir, skip_bad, listing)
+        if not images:
+            raise TunelabError(
+                f"class folder {str(class_dir)!r} has no images. Each class needs at least "
+                f"one {FORMATS} image; add images or remove the folder."
+            )
+        listing.files.extend((path, class_dir.name) for path in images)
+    return listing
+
+
+def _list_class(class_dir: Path, skip_bad: bool, listing: Listing) -> list[Path]:
+    images: list[Path] = []
+    for folder, dirs, names in os.walk(class_dir, followlinks=True):
+        dirs[:] = sorted((d for d in dirs if not _ignored(d)), key=natural_key)
+        for name in names:
+            if _ignored(name):
+                continue
+            path = Path(folder) / name
+            listing.stamp.append(_stamp(path))
+            if _is_image(path):
+                images.append(path)
+                continue
+            error = _not_image(path, "class folder")
+            if not skip_bad:
+                raise error
+            listing.skipped.append((error.path, error.reason))
+    return sorted(images, key=lambda p: natural_key(str(p.relative_to(class_dir))))
+
+
+def read_manifest(csv_path: Path, skip_bad: bool = False) -> Listing:
+    """List the images of a CSV manifest with header ``path,label``."""
+    try:
+        return _read_manifest(csv_path, skip_bad)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TunelabError(
+            f"CSV manifest {str(csv_path)!r} cannot be parsed ({exc}). Allowed: UTF-8 text "
+            "with a header row 'path,label'; re-save it as UTF-8 CSV."
+        ) from None
+
+
+def _read_manifest(csv_path: Path, skip_bad: bool) -> Listing:
+    listing = Listing("csv", csv_path, [], [], stamp=[_stamp(csv_path)])
+    name = str(csv_path)
+    with open(csv_path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+        if header is None:
+            raise TunelabError(
+                f"CSV manifest {name!r} is empty. It needs a header row 'path,label' and "
+                "one row per image, e.g. 'cat/001.png,cat'."
+            )
+        columns = [cell.strip().lower() for cell in header]
+        if "path" not in columns or "label" not in columns:
+            first = ",".join(header)
+            if any(_is_image(Path(cell.strip())) for cell in header):
+                problem = f"has no header row (its first line is {first!r})"
+            else:
+                missing = [c for c in ("path", "label") if c not in columns]
+                problem = f"is missing column(s) {', '.join(missing)} (header: {first!r})"
+            raise TunelabError(
+                f"CSV manifest {name!r} {problem}. The first line must name the columns "
+                "path and label (extra columns are allowed); add a line such as 'path,label'."
+            )
+        path_col, label_col = columns.index("path"), columns.index("label")
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            try:
+                listing.files.append(
+                    _manifest_row(csv_path, reader.line_num, row, path_col, label_col)
+                )
+            except BadFileError as error:
+                if not skip_bad:
+                    raise
+                listing.skipped.append((error.path, error.reason))
+    listing.stamp.extend(_stamp(path) for path, _ in listing.files)
+    listing.class_names = sorted({label for _, label in listing.files}, key=natural_key)
+    if not listing.files and not listing.skipped:
+        raise TunelabError(
+            f"CSV manifest {name!r} has a header but no rows. Add one row per image, "
+            "e.g. 'cat/001.png,cat'."
+        )
+    return listing
+
+
+def _manifest_row(
+    csv_path: Path, line: int, row: list[str], path_col: int, label_col: int
+) -> tuple[Path, str]:
+    cell = row[path_col].strip() if path_col < len(row) else ""
+    label = row[label_col].strip() if label_col < len(row) else ""
+    where = f"line {line} of {str(csv_path)!r}"
+    if not cell:
+        raise BadFileError(
+            f"{csv_path}:{line}", f"{where} has an empty path", "Fill in the path or remove it."
+        )
+    path = Path(cell).expanduser()
+    if not path.is_absolute():
+        path = csv_path.parent / path
+    if not label:
+        raise BadFileError(
+            path, f"{where} has an empty label", "Give every row a class name in 'label'."
+        )
+    if not path.is_file():
+        state = "is a folder" if path.is_dir() else "does not exist"
+        raise BadFileError(
+            path,
+            f"the file listed on {where} {state}",
+            "Fix the path (relative paths are resolved against the CSV's folder) or "
+            "remove the row.",
+        )
+    if not _is_image(path):
+        raise _not_image(path, "manifest")
+    return path, label

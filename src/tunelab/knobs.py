@@ -1,0 +1,515 @@
+"""The hyperparameter model: every knob, its default, its allowed range, in one place.
+
+The CLI flags, config files, the web form and the tuner's default search space are all
+derived from :class:`Hyperparameters`, so a knob is declared here and nowhere else.
+Defaults follow Piximi's: Adam, categorical cross-entropy, learning rate 0.01, batch size
+32, 10 epochs, 25 % validation.
+
+>>> hp = Hyperparameters(learning_rate=0.003)
+>>> hp.optimizer, hp.batch_size
+('adam', 32)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tunelab.errors import TunelabError, did_you_mean
+
+ModelName = Literal["simple-cnn", "cnn", "resnet", "mobilenet", "mlp"]
+OptimizerName = Literal[
+    "sgd", "momentum", "adam", "adamw", "adadelta", "adagrad", "adamax", "rmsprop", "nadam", "radam"
+]
+LossName = Literal[
+    "cross-entropy",
+    "sigmoid-cross-entropy",
+    "hinge",
+    "squared-hinge",
+    "huber",
+    "mse",
+    "mae",
+    "log-loss",
+    "focal",
+    "label-smoothing",
+]
+ActivationName = Literal["relu", "leaky-relu", "elu", "gelu", "silu", "tanh", "sigmoid"]
+ScheduleName = Literal["constant", "step", "cosine", "one-cycle", "reduce-on-plateau"]
+AugmentName = Literal["flip", "rot90", "crop", "brightness-contrast"]
+PrecisionName = Literal["fp32", "bf16", "fp16", "auto"]
+DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+
+
+def knob(
+    default: Any,
+    *,
+    allowed: str,
+    typical: str,
+    help: str,
+    group: str,
+    tunable: bool = False,
+    search: dict[str, Any] | None = None,
+    **constraints: Any,
+) -> Any:
+    """A pydantic Field carrying what tunelab needs to explain, validate and tune the knob.
+
+    ``search`` is the knob's range in the tuner's default space, in the form a space file
+    uses (``{low, high, log}``, ``{choices: [...]}``, ``{low, high, type: pow2}``); a
+    categorical knob with ``search=None`` is searched over all its choices.
+    """
+    extra: dict[str, Any] = {
+        "allowed": allowed,
+        "typical": typical,
+        "group": group,
+        "tunable": tunable or search is not None,
+    }
+    if search is not None:
+        extra["search"] = search
+    return Field(default, description=help, json_schema_extra=extra, **constraints)
+
+
+class Hyperparameters(BaseModel):
+    """Every setting of a training run. Invalid values raise a one-line TunelabError."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # --- architecture ---
+    model: ModelName = knob(
+        "simple-cnn",
+        allowed="simple-cnn, cnn, resnet, mobilenet, mlp",
+        typical="simple-cnn for small greyscale images; resnet for harder data",
+        help="network architecture, built from scratch",
+        group="model",
+        tunable=True,
+    )
+    activation: ActivationName = knob(
+        "relu",
+        allowed="relu, leaky-relu, elu, gelu, silu, tanh, sigmoid",
+        typical="relu",
+        help="nonlinearity used in every hidden layer",
+        group="model",
+        tunable=True,
+    )
+    dropout: float = knob(
+        0.0,
+        allowed="0 <= dropout < 1",
+        typical="0 to 0.5; try 0.25 when validation loss turns up",
+        help="fraction of activations dropped before the classifier while training",
+        group="model",
+        search={"low": 0.0, "high": 0.5},
+        ge=0.0,
+        lt=1.0,
+    )
+    input_height: int | None = knob(
+        None,
+        allowed="4 to 1024 pixels, or unset (auto: the most common image height)",
+        typical="28 for digits-sized images, 64 to 128 for microscopy crops",
+        help="images are resized to this height",
+        group="data",
+        ge=4,
+        le=1024,
+    )
+    input_width: int | None = knob(
+        None,
+        allowed="4 to 1024 pixels, or unset (auto: the most common image width)",
+        typical="28 for digits-sized images, 64 to 128 for microscopy crops",
+        help="images are resized to this width",
+        group="data",
+        ge=4,
+        le=1024,
+    )
+
+    # --- optimisation ---
+    optimizer: OptimizerName = knob(
+        "adam",
+        allowed="sgd, momentum, adam, adamw, adadelta, adagrad, adamax, rmsprop, nadam, radam",
+        typical="adam",
+        help="the rule that turns gradients into weight updates",
+        group="optimizer",
+        search={"choices": ["adam", "adamw", "momentum", "nadam", "rmsprop"]},
+    )
+    learning_rate: float = knob(
+        0.01,
+        allowed="learning_rate > 0 (at most 10), or auto (the range test picks it)",
+        typical="0.0001 to 1; try 0.01, then steps of x3",
+        help="step size of each weight update",
+        group="optimizer",
+        search={"low": 1e-4, "high": 0.1, "log": True},
+        gt=0.0,
+        le=10.0,
+    )
+    momentum: float = knob(
+        0.9,
+        allowed="0 <= momentum < 1",
+        typical="0.9",
+        help="momentum of the momentum optimizer (SGD with momentum)",
+        group="optimizer",
+        ge=0.0,
+        lt=1.0,
+    )
+    nesterov: bool = knob(
+        False,
+        allowed="true or false",
+        typical="false",
+        help="use Nesterov momentum (momentum optimizer only)",
+        group="optimizer",
+    )
+    beta1: float = knob(
+        0.9,
+        allowed="0 <= beta1 < 1",
+        typical="0.9",
+        help="first-moment decay of Adam-family optimizers",
+        group="optimizer",
+        ge=0.0,
+        lt=1.0,
+    )
+    beta2: float = knob(
+        0.999,
+        allowed="0 <= beta2 < 1",
+        typical="0.999",
+        help="second-moment decay of Adam-family optimizers",
+        group="optimizer",
+        ge=0.0,
+        lt=1.0,
+    )
+    weight_decay: float = knob(
+        0.0,
+        allowed="0 <= weight_decay <= 1",
+        typical="0 or 1e-4; adamw often uses 0.01",
+        help="L2 penalty on the weights (decoupled for adamw)",
+        group="optimizer",
+        search={"choices": [0.0, 1e-5, 1e-4, 1e-3]},
+        ge=0.0,
+        le=1.0,
+    )
+    gradient_clip: float | None = knob(
+        None,
+        allowed="gradient_clip > 0, or unset (no clipping)",
+        typical="1.0 when the loss spikes",
+        help="clip the gradient's global norm to this value",
+        group="optimizer",
+        gt=0.0,
+    )
+
+    # --- loss ---
+    loss: LossName = knob(
+        "cross-entropy",
+        allowed=(
+            "cross-entropy, sigmoid-cross-entropy, hinge, squared-hinge, huber, mse, mae, "
+            "log-loss, focal, label-smoothing"
+        ),
+        typical="cross-entropy",
+        help="what training minimises",
+        group="loss",
+    )
+    label_smoothing: float = knob(
+        0.1,
+        allowed="0 <= label_smoothing < 1",
+        typical="0.1",
+        help="target smoothing of the label-smoothing loss",
+        group="loss",
+        ge=0.0,
+        lt=1.0,
+    )
+    focal_gamma: float = knob(
+        2.0,
+        allowed="0 <= focal_gamma <= 10",
+        typical="2",
+        help="focusing exponent of the focal loss",
+        group="loss",
+        ge=0.0,
+        le=10.0,
+    )
+
+    # --- schedule ---
+    batch_size: int = knob(
+        32,
+        allowed="batch_size >= 1 (at most 65536)",
+        typical="8 to 256; try 32, then steps of x2",
+        help="images per weight update",
+        group="schedule",
+        search={"low": 8, "high": 128, "type": "pow2"},
+        ge=1,
+        le=65536,
+    )
+    epochs: int = knob(
+        10,
+        allowed="1 <= epochs <= 10000",
+        typical="10 to 50",
+        help="passes over the training set",
+        group="schedule",
+        ge=1,
+        le=10000,
+    )
+    validation_fraction: float = knob(
+        0.25,
+        allowed="0 < validation_fraction < 1",
+        typical="0.15 to 0.25",
+        help="share of labelled images held out (stratified) to validate",
+        group="schedule",
+        gt=0.0,
+        lt=1.0,
+    )
+    schedule: ScheduleName = knob(
+        "constant",
+        allowed="constant, step, cosine, one-cycle, reduce-on-plateau",
+        typical="constant; cosine or one-cycle for longer runs",
+        help="how the learning rate changes during training",
+        group="schedule",
+    )
+    schedule_step_epochs: int = knob(
+        3,
+        allowed="schedule_step_epochs >= 1",
+        typical="a third of the epochs",
+        help="epochs between drops of the step schedule",
+        group="schedule",
+        ge=1,
+    )
+    schedule_gamma: float = knob(
+        0.1,
+        allowed="0 < schedule_gamma <= 1",
+        typical="0.1 to 0.5",
+        help="factor applied at each drop (step and reduce-on-plateau schedules)",
+        group="schedule",
+        gt=0.0,
+        le=1.0,
+    )
+    plateau_patience: int = knob(
+        2,
+        allowed="plateau_patience >= 0",
+        typical="2 to 5",
+        help="epochs without improvement before reduce-on-plateau lowers the rate",
+        group="schedule",
+        ge=0,
+    )
+    early_stopping_patience: int = knob(
+        0,
+        allowed="early_stopping_patience >= 0 (0 turns early stopping off)",
+        typical="3 to 10",
+        help="stop after this many epochs without a better validation loss",
+        group="schedule",
+        ge=0,
+    )
+    restore_best_weights: bool = knob(
+        True,
+        allowed="true or false",
+        typical="true",
+        help="with early stopping, keep the weights of the best validation epoch",
+        group="schedule",
+    )
+    augment: list[AugmentName] = knob(
+        [],
+        allowed="any of flip, rot90, crop, brightness-contrast",
+        typical="flip,rot90 for microscopy; none for digits",
+        help="random transformations of each training batch",
+        group="data",
+    )
+
+    # --- runtime ---
+    seed: int = knob(
+        0,
+        allowed="0 <= seed < 2**32",
+        typical="0",
+        help="seed of the split, the initial weights and the batch order",
+        group="runtime",
+        ge=0,
+        lt=2**32,
+    )
+    precision: PrecisionName = knob(
+        "auto",
+        allowed="fp32, bf16, fp16, auto",
+        typical="auto (fp32 on the CPU, mixed precision on a GPU)",
+        help="numeric precision of the forward pass",
+        group="runtime",
+    )
+    device: DeviceName = knob(
+        "auto",
+        allowed="auto, cpu, cuda, mps",
+        typical="auto",
+        help="where to train",
+        group="runtime",
+    )
+    threads: int | None = knob(
+        None,
+        allowed="threads >= 1, or unset (PyTorch's default)",
+        typical="the number of cores",
+        help="CPU threads used by PyTorch",
+        group="runtime",
+        ge=1,
+        le=1024,
+    )
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _split_augment(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("augment")
+    @classmethod
+    def _dedupe_augment(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    # --- construction with one-line errors ---
+    @classmethod
+    def parse(cls, values: dict[str, Any]) -> Hyperparameters:
+        """Validate ``values``; raise a one-line :class:`TunelabError` on the first problem."""
+        unknown = [key for key in values if key not in cls.model_fields]
+        if unknown:
+            raise unknown_knob(unknown[0])
+        try:
+            return cls(**values)
+        except ValidationError as err:
+            raise knob_error(err) from None
+
+    def replace(self, **changes: Any) -> Hyperparameters:
+        """A validated copy with ``changes`` applied."""
+        return type(self).parse({**self.model_dump(), **changes})
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        if self.input_height is None and self.input_width is None:
+            return None
+        height = self.input_height or self.input_width
+        width = self.input_width or self.input_height
+        assert height is not None and width is not None
+        return (height, width)
+
+    # --- files ---
+    @classmethod
+    def load(cls, path: str | Path) -> Hyperparameters:
+        """Read a YAML or JSON config file (a mapping of knob names to values)."""
+        return cls.parse(read_config_file(path))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the knobs to ``path`` as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        path = Path(path)
+        data = self.model_dump(mode="json")
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            import yaml
+
+            text = yaml.safe_dump(data, sort_keys=False)
+        else:
+            text = json.dumps(data, indent=2) + "\n"
+        path.write_text(text)
+        return path
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML or JSON file, or a one-line error saying what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise TunelabError(
+            f"config file not found: {str(path)!r}. Give the path of an existing "
+            ".yaml or .json file (for example one written by `tunelab tune`)."
+        )
+    text = path.read_text(errors="replace")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as err:
+            raise TunelabError(
+                f"config file {str(path)!r} is not valid JSON: {err.msg} at line {err.lineno}, "
+                f"column {err.colno}. Fix the syntax or write the config as YAML."
+            ) from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text) if text.strip() else {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or "syntax error"
+            raise TunelabError(
+                f"config file {str(path)!r} is not valid YAML: {problem}{where}. "
+                "Write one `knob: value` per line, e.g. `learning_rate: 0.01`."
+            ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise TunelabError(
+            f"config file {str(path)!r} must hold a mapping of knob names to values "
+            f"(got a {type(data).__name__}). Write one `knob: value` per line."
+        )
+    return {str(key): value for key, value in data.items()}
+
+
+def unknown_knob(name: str) -> TunelabError:
+    names = list(Hyperparameters.model_fields)
+    normalised = name.replace("-", "_").lower()
+    hint = did_you_mean(normalised, names)
+    if normalised in names:
+        hint = f' Did you mean "{normalised}"?'
+    return TunelabError(
+        f"unknown hyperparameter {name!r}.{hint} Run `tunelab explain` to list every knob."
+    )
+
+
+def knob_error(err: ValidationError) -> TunelabError:
+    """Turn pydantic's report into tunelab's one line: field, value given, range, typical."""
+    first = err.errors()[0]
+    loc = [str(part) for part in first.get("loc", ()) if not isinstance(part, int)]
+    field = loc[0] if loc else "hyperparameters"
+    if first.get("type") == "extra_forbidden":
+        return unknown_knob(field)
+    info = Hyperparameters.model_fields.get(field)
+    extra: dict[str, Any] = {}
+    if info is not None and isinstance(info.json_schema_extra, dict):
+        extra = info.json_schema_extra
+    given = first.get("input")
+    allowed = extra.get("allowed", first.get("msg", "a valid value"))
+    typical = extra.get("typical")
+    choices = _choices(field)
+    hint = ""
+    if choices and isinstance(given, str):
+        hint = did_you_mean(given, choices)
+    if isinstance(given, list) and choices:
+        bad = [g for g in given if g not in choices]
+        if bad:
+            given = bad[0]
+            hint = did_you_mean(str(given), choices)
+    message = f"invalid {field}: got {given!r}; allowed: {allowed}.{hint}"
+    if typical:
+        message += f" Typical: {typical}."
+    return TunelabError(message)
+
+
+def _choices(field: str) -> tuple[str, ...]:
+    info = Hyperparameters.model_fields.get(field)
+    return _literal_strings(info.annotation) if info is not None else ()
+
+
+def _literal_strings(annotation: Any) -> tuple[str, ...]:
+    """The names of a Literal, also inside ``list[...]`` or ``X | None``."""
+    if get_origin(annotation) is Literal:
+        return tuple(arg for arg in get_args(annotation) if isinstance(arg, str))
+    for arg in get_args(annotation):
+        found = _literal_strings(arg)
+        if found:
+            return found
+    return ()
+
+
+def choices(field: str) -> tuple[str, ...]:
+    """The allowed names of a categorical knob (empty for numeric knobs)."""
+    return _choices(field)
+
+
+def knob_info(field: str) -> dict[str, Any]:
+    """Help text, allowed range, typical value and group of one knob."""
+    if field not in Hyperparameters.model_fields:
+        raise unknown_knob(field)
+    info = Hyperparameters.model_fields[field]
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    return {
+        "name": field,
+        "help": info.description or "",
+        "default": info.default,
+        "choices": list(_choices(field)),
+        **extra,
+    }

@@ -1,0 +1,70 @@
+"""``simple-cnn``: Piximi's SimpleCNN, two 5x5 conv + max-pool stages and one dense layer."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from tunelab.models.activations import create_activation
+from tunelab.models.registry import register_model
+
+
+class SimpleCNN(nn.Module):
+    """conv5x5(8) -> act -> pool2 -> conv5x5(16) -> act -> pool2 -> flatten -> dropout -> dense.
+
+    Convs use 'same' padding and pools round up (``ceil_mode``), so a side of 1 px stays
+    1 px instead of vanishing; the dense layer is sized from ``input_size``.
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        num_classes: int,
+        input_size: tuple[int, int],
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        height, width = input_size
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for filters in (8, 16):
+            layers += [
+                nn.Conv2d(channels, filters, kernel_size=5, padding=2),
+                create_activation(activation),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
+            channels = filters
+            height, width = (height + 1) // 2, (width + 1) // 2
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(channels * height * width, num_classes),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
+
+
+@register_model(
+    "simple-cnn",
+    "Piximi's SimpleCNN: two 5x5 conv + max-pool stages and a dense layer; fast baseline.",
+    needs_input_size=True,
+)
+def simple_cnn(
+    *,
+    in_channels: int,
+    num_classes: int,
+    input_size: tuple[int, int] | None,
+    activation: str,
+    dropout: float,
+) -> nn.Module:
+    assert input_size is not None  # create_model guarantees it (needs_input_size)
+    return SimpleCNN(
+        in_channels=in_channels,
+        num_classes=num_classes,
+        input_size=input_size,
+        activation=activation,
+        dropout=dropout,
+    )

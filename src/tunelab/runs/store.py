@@ -1,0 +1,233 @@
+"""The run store: one folder per run under ``./tunelab-runs/`` (or ``$TUNELAB_RUNS``).
+
+A run folder holds ``config.yaml`` (the hyperparameters), ``metrics_batch.csv`` and
+``metrics_epoch.csv``, ``summary.json`` (final and best metrics, status, timings),
+``model.safetensors`` with ``model.json`` (what is needed to rebuild and use the model).
+Files are written atomically, so a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from tunelab.errors import TunelabError, did_you_mean
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+RESERVED = {"latest", "all"}
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("TUNELAB_RUNS", "tunelab-runs"))
+
+
+def check_name(name: str, what: str = "run name") -> str:
+    """Refuse names that could escape the store or confuse the shell."""
+    if not _NAME.match(name) or ".." in name:
+        raise TunelabError(
+            f"invalid {what} {name!r}: use 1 to 120 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, with no '/' or '..'. For example: digits-adam-1."
+        )
+    return name
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None, so the JSON is standard."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+    rows = list(rows)
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def from_csv(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+class Run:
+    """One run: its folder, typed access to what is in it, and (after training) its model."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = path.name
+        self.model: Any = None  # the trained nn.Module, set by train()
+        self.warnings: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    # --- writing ---
+    def write_json(self, filename: str, data: dict[str, Any]) -> None:
+        text = json.dumps(finite(data), indent=2, default=str, allow_nan=False)
+        atomic_write(self.path / filename, text + "\n")
+
+    def write_config(self, hyperparameters: Any) -> None:
+        import yaml
+
+        data = hyperparameters.model_dump(mode="json")
+        atomic_write(self.path / "config.yaml", yaml.safe_dump(data, sort_keys=False))
+
+    def write_metrics(self, epochs: list[dict[str, Any]], batches: list[dict[str, Any]]) -> None:
+        atomic_write(self.path / "metrics_epoch.csv", to_csv(epochs))
+        atomic_write(self.path / "metrics_batch.csv", to_csv(batches))
+
+    # --- reading ---
+    def read_json(self, filename: str) -> dict[str, Any]:
+        path = self.path / filename
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.read_json("summary.json")
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        return self.read_json("model.json")
+
+    @property
+    def status(self) -> str:
+        return str(self.summary.get("status", "running"))
+
+    @property
+    def epochs(self) -> list[dict[str, float]]:
+        return from_csv(self.path / "metrics_epoch.csv")
+
+    @property
+    def batches(self) -> list[dict[str, float]]:
+        return from_csv(self.path / "metrics_batch.csv")
+
+    @property
+    def hyperparameters(self) -> Any:
+        from tunelab.knobs import Hyperparameters
+
+        return Hyperparameters.load(self.path / "config.yaml")
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / "model.safetensors"
+
+
+class RunStore:
+    """The folder that holds every run."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+
+    def create_root(self) -> None:
+        """Make the store's folder, or say clearly why it cannot be written."""
+        self._ensure_root()
+
+    def _ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as err:
+            raise TunelabError(
+                f"cannot write to the run store {str(self.root)!r} ({err.strerror or err}). "
+                "Free some space, fix its permissions, or choose another with --runs-dir."
+            ) from None
+
+    def create(self, prefix: str, name: str | None = None) -> Run:
+        """A new, empty run folder; the store is checked for writability first."""
+        self._ensure_root()
+        if name is not None:
+            check_name(name)
+            if name in RESERVED:
+                raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
+            path = self.root / name
+            if path.exists():
+                raise TunelabError(
+                    f"a run named {name!r} already exists in {str(self.root)!r}. Choose "
+                    "another name, or delete it with `tunelab runs delete`."
+                )
+            path.mkdir()
+            return Run(path)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", prefix).strip("-")[:40] or "run"
+        for counter in range(1, 10_000):
+            path = self.root / f"{stamp}-{slug}-{counter}"
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return Run(path)
+        raise TunelabError(f"could not create a new run folder in {str(self.root)!r}.")
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and (p / "config.yaml").exists()
+        )
+
+    def list(self) -> list[Run]:
+        return [Run(self.root / name) for name in self.names()]
+
+    def get(self, name: str) -> Run:
+        """The run called ``name`` (``latest`` is the newest), or an error naming the choices."""
+        names = self.names()
+        if name == "latest":
+            if not names:
+                raise TunelabError(
+                    f"there are no runs in {str(self.root)!r} yet. Train one with "
+                    "`tunelab train digits`."
+                )
+            return max(self.list(), key=lambda run: run.path.stat().st_mtime)
+        check_name(name)
+        if name not in names:
+            hint = did_you_mean(name, names)
+            where = f" in {str(self.root)!r}"
+            raise TunelabError(
+                f"no run named {name!r}{where}.{hint} List the runs with `tunelab runs list`."
+            )
+        return Run(self.root / name)
+
+    def delete(self, name: str) -> None:
+        run = self.get(name)
+        shutil.rmtree(run.path)

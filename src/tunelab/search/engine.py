@@ -1,0 +1,233 @@
+"""``tune``: search a space with any objective that reports a value per epoch.
+
+The engine knows nothing about training; the objective does the work::
+
+    from tunelab.search import Float, tune
+
+    def objective(params, reporter):
+        for epoch in range(1, 11):
+            reporter.report(epoch, accuracy_after(epoch, params))
+        return accuracy_after(10, params)
+
+    result = tune(objective, {"learning_rate": Float(1e-4, 1e-1, log=True)}, n_trials=30)
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tunelab.errors import TunelabError, unknown_choice
+from tunelab.search import storage as stores
+from tunelab.search.pruners import PRUNERS, create_pruner, resolve_pruner
+from tunelab.search.results import TuneResult, build_result
+from tunelab.search.session import (
+    Callback,
+    LocalTickets,
+    Objective,
+    SessionPlan,
+    run_session,
+    run_workers,
+)
+from tunelab.search.space import check_point, jsonable, space_to_dict, validate_space
+from tunelab.search.strategies import (
+    STRATEGIES,
+    SearchContext,
+    create_sampler,
+    resolve_strategy,
+)
+
+_log = logging.getLogger(__name__)
+
+
+def tune(
+    objective: Objective,
+    space: Mapping[str, Any],
+    *,
+    strategy: str = "auto",
+    pruner: str = "auto",
+    n_trials: int | None = None,
+    budget_seconds: float | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    resume: bool = False,
+    direction: str = "maximize",
+    max_resource: int | None = None,
+    initial_points: Sequence[Mapping[str, Any]] | None = None,
+    callbacks: Sequence[Callback] | None = None,
+) -> TuneResult:
+    """Search ``space`` for the parameters that maximise (or minimise) ``objective``.
+
+    Args:
+        objective: ``objective(params, reporter) -> float``. It calls
+            ``reporter.report(epoch, value)`` once per epoch (this is where pruning and
+            the time budget stop it) and returns the final value. Exceptions and NaN/inf
+            values fail that trial only. With ``workers > 1`` it must be picklable: a
+            function defined at the top level of a module, or a ``functools.partial``
+            of one.
+        space: name -> :class:`Float` / :class:`Int` / :class:`Categorical` /
+            :class:`Fixed` (a bare value means fixed).
+        strategy: grid | random | tpe | gp | cmaes | auto (see ``STRATEGIES``).
+        pruner: asha | hyperband | median | none | auto (see ``PRUNERS``).
+        n_trials: stop when the study holds this many counted trials, *including* those
+            of earlier runs when resuming (a trial counts once its objective ran to an
+            end: complete, pruned, stopped, diverged or failed with an error; trials
+            cut off by Ctrl-C or a dead process are re-run instead).
+        budget_seconds: wall-clock limit for this call. A running trial is stopped at
+            its next report after the deadline, and no trial is started that the time
+            left cannot finish (judged by the median duration of complete trials).
+        storage: ``sqlite:///path`` (or a file path, or any Optuna RDB URL). None keeps
+            the study in memory; with ``workers > 1`` a temporary SQLite file is made
+            and its URL returned in ``TuneResult.storage``.
+        study_name: the study's name in ``storage``; generated when None. It must not
+            exist yet unless ``resume=True``.
+        workers: trials run in this many local processes (spawned; each joins the study
+            through storage and uses ``cores // workers`` torch threads).
+        seed: seeds the strategy and, per trial, ``reporter.seed``
+            (see :func:`trial_seed`); a resumed study keeps its original seed.
+        resume: continue the existing study ``study_name`` in ``storage``.
+        direction: "maximize" (accuracy) or "minimize" (loss).
+        max_resource: the last step (epoch) a trial reports, when known; used by
+            hyperband and by ``pruner="auto"``.
+        initial_points: settings to try first, before any sampling (e.g. known-good
+            defaults); each may set a subset of the searched names.
+        callbacks: Optuna callbacks ``(study, frozen_trial)`` run after each trial (in
+            the worker processes when ``workers > 1``). One that calls ``study.stop()``
+            ends the run with ``stopped_reason="callback"``.
+
+    Returns:
+        A :class:`TuneResult`; ``stopped_reason`` is "n_trials", "budget",
+        "interrupted" (Ctrl-C: finished trials are kept and the study can be resumed),
+        "exhausted" (grid search tried everything) or "callback".
+    """
+    started = time.time()
+    checked_space = validate_space(space)
+    _check_limits(n_trials, budget_seconds, workers, strategy, max_resource)
+    if strategy not in STRATEGIES:
+        raise unknown_choice("strategy", strategy, STRATEGIES)
+    if pruner not in PRUNERS:
+        raise unknown_choice("pruner", pruner, PRUNERS)
+    if direction not in ("maximize", "minimize"):
+        raise unknown_choice("direction", direction, ("maximize", "minimize"))
+    points = [
+        check_point(checked_space, point, f"initial point {i + 1}")
+        for i, point in enumerate(initial_points or ())
+    ]
+    if workers > 1:
+        _check_picklable(objective, callbacks)
+
+    url = stores.storage_url(storage)
+    if url is None and workers > 1:
+        url = stores.temporary_sqlite()
+    store = stores.open_storage(url)
+    name = stores.choose_study_name(study_name, stores.study_names(store), resume=resume, url=url)
+    settings: dict[str, Any] = {
+        "seed": seed,
+        "space": _jsonable_space(checked_space),
+        "direction": direction,
+    }
+    study, settings = stores.create_or_load(
+        store, name, resume=resume, direction=direction, settings=settings
+    )
+    study_seed = int(settings.get("seed", seed))
+    if resume:
+        requeued = stores.recover(study, store)
+        if requeued:
+            _log.info("re-queued %d trial(s) cut off in an earlier run", requeued)
+    for point in points:
+        study.enqueue_trial(point, user_attrs={"initial_point": True}, skip_if_exists=True)
+
+    trials = study.get_trials(deepcopy=False)
+    context = SearchContext(
+        space=checked_space,
+        # A resumed run must not replay the sampler stream of the first run.
+        seed=int(np.random.SeedSequence([study_seed, len(trials)]).generate_state(1)[0]),
+        n_trials=n_trials,
+        budget_seconds=budget_seconds,
+        workers=workers,
+        max_resource=max_resource,
+    )
+    strategy_name = resolve_strategy(strategy, context)
+    study.sampler = create_sampler(strategy_name, context)
+    study.pruner = create_pruner(pruner, context)
+
+    left = None if n_trials is None else max(0, n_trials - stores.counted_trials(trials))
+    plan = SessionPlan(
+        objective=objective,
+        space=checked_space,
+        strategy=strategy_name,
+        pruner=pruner,
+        context=context,
+        study_seed=study_seed,
+        deadline=None if budget_seconds is None else started + budget_seconds,
+        callbacks=tuple(callbacks or ()),
+    )
+    if workers > 1:
+        assert url is not None
+        reason = run_workers(url, name, plan, left)
+    else:
+        reason = run_session(study, plan, LocalTickets(left))
+    return build_result(
+        study,
+        storage=url,
+        stopped_reason=reason,
+        elapsed_seconds=time.time() - started,
+        strategy=strategy_name,
+        pruner=resolve_pruner(pruner, context),
+    )
+
+
+def _check_limits(
+    n_trials: int | None,
+    budget_seconds: float | None,
+    workers: int,
+    strategy: str,
+    max_resource: int | None,
+) -> None:
+    for what, value in (("n_trials", n_trials), ("max_resource", max_resource)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise TunelabError(f"{what} must be a whole number >= 1 (got {value!r}).")
+    if budget_seconds is not None and (
+        isinstance(budget_seconds, bool)
+        or not isinstance(budget_seconds, (int, float))
+        or not math.isfinite(budget_seconds)
+        or budget_seconds <= 0
+    ):
+        raise TunelabError(
+            f"budget_seconds must be a number of seconds > 0 (got {budget_seconds!r}); "
+            f"e.g. 3600 for an hour."
+        )
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TunelabError(f"workers must be a whole number >= 1 (got {workers!r}).")
+    if n_trials is None and budget_seconds is None and strategy != "grid":
+        raise TunelabError(
+            "give n_trials or budget_seconds (or both), e.g. n_trials=50 or "
+            "budget_seconds=3600; only grid search stops by itself."
+        )
+
+
+def _check_picklable(objective: Objective, callbacks: Sequence[Callback] | None) -> None:
+    for what, thing in (("objective", objective), ("callbacks", list(callbacks or ()))):
+        try:
+            pickle.dumps(thing)
+        except Exception as exc:
+            raise TunelabError(
+                f"with workers > 1 the {what} must be picklable, to reach the worker "
+                f"processes ({type(exc).__name__}: {exc}). Define it at the top level of a "
+                f"module (not a lambda or a nested function), or use functools.partial."
+            ) from None
+
+
+def _jsonable_space(space: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: jsonable(entry) for name, entry in space_to_dict(space).items()}

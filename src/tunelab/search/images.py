@@ -1,0 +1,242 @@
+"""Tuning tunelab's own trainer: the default space, the objective, and ``tune_images``.
+
+Every trial is an ordinary tunelab run (curves, summary, diagnosis) named
+``<study>-trial-<n>``. Trials share one validation split (the base seed's), so they are
+compared on the same images; each trial's own seed (``reporter.seed``) sets its weights
+and batch order, and is recorded so the trial can be re-run alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tunelab.errors import TunelabError
+from tunelab.knobs import Hyperparameters, choices, knob_info
+from tunelab.search.space import Dim, space_from_dict
+
+# Known-good settings tried before any sampling (issue 4's first lead).
+KNOWN_GOOD: tuple[dict[str, Any], ...] = (
+    {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32},
+    {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 32},
+)
+
+_DATASETS: dict[tuple[str, Any], Any] = {}  # decoded once per worker process, not per trial
+
+
+def default_space() -> dict[str, Dim]:
+    """The searched knobs and ranges, read from the hyperparameter model's metadata."""
+    entries: dict[str, Any] = {}
+    for field in Hyperparameters.model_fields:
+        info = knob_info(field)
+        if not info.get("tunable"):
+            continue
+        entries[field] = info.get("search") or {"choices": list(choices(field))}
+    return space_from_dict(entries)
+
+
+def build_space(
+    *,
+    space_file: str | Path | None = None,
+    fixes: Sequence[str] = (),
+    ranges: Sequence[str] = (),
+) -> dict[str, Dim]:
+    """The default space, replaced by a space file, then narrowed by --fix and --range."""
+    from tunelab.knobs import read_config_file, unknown_knob
+    from tunelab.search.space import Fixed, parse_fix, parse_range, validate_space
+
+    space: dict[str, Any] = default_space()
+    if space_file is not None:
+        space = space_from_dict(read_config_file(space_file))
+    for text in ranges:
+        name, dim = parse_range(text)
+        space[name] = dim
+    for text in fixes:
+        name, value = parse_fix(text)
+        space[name] = Fixed(value)
+    for name in space:
+        if name not in Hyperparameters.model_fields:
+            raise unknown_knob(name)
+    checked = validate_space(space)
+    for name, dim in checked.items():
+        _check_values(name, dim)
+    return checked
+
+
+def _check_values(name: str, dim: Dim) -> None:
+    """Every value a dimension can give must be a valid knob value (one-line error if not)."""
+    from tunelab.search.space import Categorical, Fixed, Float, Int
+
+    if isinstance(dim, Fixed):
+        values: list[Any] = [dim.value]
+    elif isinstance(dim, Categorical):
+        values = list(dim.choices)
+    elif isinstance(dim, (Float, Int)):
+        values = [dim.low, dim.high]
+    else:
+        values = []
+    for value in values:
+        Hyperparameters.parse({name: value})
+
+
+def _dataset(source: str, input_size: Any) -> Any:
+    key = (source, input_size)
+    if key not in _DATASETS:
+        from tunelab.data import load_dataset
+
+        _DATASETS[key] = load_dataset(source, input_size=input_size)
+    return _DATASETS[key]
+
+
+def image_objective(
+    params: dict[str, Any],
+    reporter: Any,
+    *,
+    data: str,
+    base: dict[str, Any],
+    store: str,
+    study: str,
+) -> float:
+    """Train one trial; report validation accuracy per epoch; return the best reached."""
+    from tunelab.data import stratified_split
+    from tunelab.search.reporter import Diverged, Pruned
+    from tunelab.training.callbacks import Callback
+    from tunelab.training.trainer import train
+
+    hp = Hyperparameters.parse({**base, **params})
+    dataset = _dataset(data, hp.input_size)
+    split = stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    hp = hp.replace(seed=reporter.seed)
+
+    class Report(Callback):
+        stopped: BaseException | None = None
+
+        def on_epoch_end(self, state: Any, record: dict[str, float]) -> None:
+            try:
+                reporter.report(int(record["epoch"]), record["val_accuracy"])
+            except (Pruned, Diverged) as stop:
+                self.stopped = stop
+                state.halt("pruned" if isinstance(stop, Pruned) else "diverged", str(stop))
+
+    report = Report()
+    number = reporter.trial_number if reporter.trial_number is not None else 0
+    run = train(
+        dataset,
+        hp,
+        store=store,
+        name=f"{study}-trial-{number:04d}",
+        callbacks=[report],
+        split=split,
+        plot=False,
+    )
+    reporter.set_user_attr("run", run.name)
+    reporter.set_user_attr("status", run.status)
+    if report.stopped is not None:
+        raise report.stopped
+    if run.status == "diverged":
+        raise Diverged(run.summary.get("reason") or "the loss diverged")
+    best = run.summary.get("best_val_accuracy")
+    return float(best) if best is not None else float("nan")
+
+
+def tune_images(
+    data: str | Path,
+    hyperparameters: Hyperparameters | None = None,
+    *,
+    space: Mapping[str, Any] | None = None,
+    store: str | Path | None = None,
+    study_name: str | None = None,
+    storage: str | None = None,
+    strategy: str = "auto",
+    pruner: str = "auto",
+    n_trials: int | None = None,
+    budget_seconds: float | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    known_good: bool = True,
+) -> Any:
+    """Tune an image classifier on ``data``; epochs are the budget axis.
+
+    The study persists in ``<store>/studies/<study>.db`` (SQLite) unless ``storage`` is
+    given, and resumes with ``resume=True``. Returns the engine's ``TuneResult``.
+    """
+    from tunelab.runs import RunStore, check_name
+    from tunelab.search.engine import tune
+
+    hp = hyperparameters or Hyperparameters()
+    runs = RunStore(store)
+    runs.create_root()
+    name = study_name or f"tune-{_slug(str(data))}-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_name(name, "study name")
+    if storage is None:
+        folder = runs.root / "studies"
+        folder.mkdir(parents=True, exist_ok=True)
+        storage = f"sqlite:///{(folder / f'{name}.db').resolve()}"
+    searched = dict(space) if space is not None else default_space()
+    base = hp.model_dump()
+    for key in searched:
+        base.pop(key, None)
+    if str(data) != "digits":
+        data = str(Path(data).resolve())
+    _dataset(str(data), hp.input_size)  # fail fast on bad data, and decode once here
+    objective = functools.partial(
+        image_objective, data=str(data), base=base, store=str(runs.root.resolve()), study=name
+    )
+    points = _starting_points(searched) if known_good else []
+    return tune(
+        objective,
+        searched,
+        strategy=strategy,
+        pruner=pruner,
+        n_trials=n_trials,
+        budget_seconds=budget_seconds,
+        storage=storage,
+        study_name=name,
+        workers=workers,
+        seed=hp.seed,
+        resume=resume,
+        max_resource=hp.epochs,
+        initial_points=points if not resume else None,
+    )
+
+
+def _starting_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The known-good settings, restricted to the searched knobs that can take them."""
+    from tunelab.search.space import Fixed
+
+    points: list[dict[str, Any]] = []
+    for point in KNOWN_GOOD:
+        kept = {
+            key: value
+            for key, value in point.items()
+            if key in space and not isinstance(space[key], Fixed) and space[key].contains(value)
+        }
+        if kept and kept not in points:
+            points.append(kept)
+    return points
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(text).name or text).strip("-")[:30] or "data"
+
+
+def parse_budget(text: str) -> float:
+    """'20m', '90s', '1h', '1h30m' or a number of seconds -> seconds."""
+    cleaned = text.strip().lower()
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms])", cleaned)
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
+        seconds = float(cleaned)
+    elif parts and "".join(n + u for n, u in parts) == cleaned.replace(" ", ""):
+        seconds = sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+    else:
+        raise TunelabError(
+            f"invalid budget {text!r}: give a duration such as 20m, 90s, 1h or 1h30m, "
+            "or a number of seconds."
+        )
+    if seconds <= 0:
+        raise TunelabError(f"invalid budget {text!r}: it must be longer than 0 seconds.")
+    return seconds

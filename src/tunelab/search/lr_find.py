@@ -1,0 +1,408 @@
+"""The learning-rate range test ("lr finder", Smith 2015; as in fastai).
+
+Starting from the freshly initialised model, the learning rate grows exponentially from
+``start`` (1e-7) to ``end`` (10) over ``steps`` (100) optimizer steps, one batch each,
+cycling over the training split. The loss is smoothed exponentially (``beta`` 0.98 with
+bias correction) and the test stops once the smoothed loss exceeds 4x the lowest seen
+(it diverged). Afterwards the model's weights and the optimizer's state are restored.
+
+Suggestions, computed like fastai's on the smoothed curve without its first tenth and
+last five points:
+
+- ``valley``: fastai's valley - the longest descending stretch of the curve, and a point
+  two thirds down it (``lrs[start + int(len/3) + int(len/6)]``). **This is the one
+  recommended** (``LRFinderResult.suggested``, and what ``--learning-rate auto`` uses): it
+  is fastai's default because it sits where the loss is still falling fast yet far from
+  the cliff, and it is less fooled by noise than the steepest point.
+- ``steep``: where the smoothed loss falls fastest against log(lr).
+- ``minimum``: a tenth of the learning rate with the lowest smoothed loss.
+
+Every suggestion lies in ``[start, end]``. The model, loss and optimizer are built from
+the knobs exactly as :func:`tunelab.training.trainer.train` builds them; the schedule,
+epochs and early stopping do not apply here.
+
+>>> result = find_lr("digits", batch_size=32)  # doctest: +SKIP
+>>> result.suggested, result.suggestions  # doctest: +SKIP
+(0.0025, {'valley': 0.0025, 'steep': 0.0012, 'minimum': 0.0091})
+>>> result.plot("lr-find.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tunelab.data import ImageDataset, augment_batch, stratified_split
+from tunelab.errors import TunelabError
+from tunelab.knobs import Hyperparameters
+from tunelab.models import create_model
+from tunelab.training.device import Precision, choose_device, resolve_precision, set_threads
+from tunelab.training.loop import Augment, Batches
+from tunelab.training.losses import create_loss
+from tunelab.training.optimizers import create_optimizer
+from tunelab.training.trainer import as_hyperparameters, resolve_dataset
+
+RECOMMENDED = "valley"
+
+
+@dataclass
+class LRFinderResult:
+    """The curve of a range test and the learning rates it suggests."""
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    suggestions: dict[str, float]
+    start: float
+    end: float
+    steps: int
+    diverged: bool
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suggested(self) -> float:
+        """The recommended learning rate: the ``valley`` suggestion."""
+        return self.suggestions[RECOMMENDED]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suggested": self.suggested,
+            "recommended": RECOMMENDED,
+            "suggestions": dict(self.suggestions),
+            "start": self.start,
+            "end": self.end,
+            "steps_planned": self.steps,
+            "steps_run": len(self.lrs),
+            "diverged": self.diverged,
+            "lrs": list(self.lrs),
+            "losses": list(self.losses),
+            "smoothed": list(self.smoothed),
+            "hyperparameters": dict(self.hyperparameters),
+        }
+
+    def plot(self, path: str | Path) -> Path:
+        """Write the loss against the learning rate (log axis), suggestions marked, as PNG."""
+        from matplotlib.figure import Figure
+
+        path = Path(path)
+        figure = Figure(figsize=(7, 4.5), layout="constrained")
+        axes = figure.add_subplot()
+        axes.plot(self.lrs, self.losses, color="0.75", linewidth=0.8, label="loss (per batch)")
+        axes.plot(self.lrs, self.smoothed, color="C0", linewidth=1.8, label="smoothed loss")
+        markers = {"valley": ("C3", "o"), "steep": ("C2", "s"), "minimum": ("C1", "^")}
+        for name, lr in self.suggestions.items():
+            colour, marker = markers.get(name, ("C4", "D"))
+            loss = float(np.interp(math.log(lr), np.log(self.lrs), self.smoothed))
+            tag = " (recommended)" if name == RECOMMENDED else ""
+            axes.axvline(lr, color=colour, linewidth=0.8, linestyle=":")
+            axes.plot([lr], [loss], marker=marker, color=colour, markersize=8, linestyle="none")
+            axes.plot([], [], marker=marker, color=colour, linestyle="none",
+                      label=f"{name}: {lr:.2g}{tag}")  # fmt: skip
+        axes.set_xscale("log")
+        axes.set_xlabel("learning rate")
+        axes.set_ylabel("training loss")
+        low = min(self.smoothed)
+        top = max(self.smoothed[0], low) if self.smoothed else 1.0
+        axes.set_ylim(low - 0.1 * (top - low + 1e-12), top + 0.6 * (top - low + 1e-12))
+        axes.set_title("learning-rate range test")
+        axes.grid(True, which="both", alpha=0.25)
+        axes.legend(loc="upper left", fontsize="small")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=110)
+        return path
+
+
+def find_lr(
+    data: str | Path | ImageDataset,
+    hyperparameters: Hyperparameters | dict[str, Any] | None = None,
+    *,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    beta: float = 0.98,
+    diverge_factor: float = 4.0,
+    skip_bad: bool = False,
+    split: tuple[np.ndarray, np.ndarray] | None = None,
+    **knobs: Any,
+) -> LRFinderResult:
+    """Run the range test on ``data`` with the model/optimizer/loss the knobs describe.
+
+    ``learning_rate`` (if given) is ignored: the test sweeps it. Only the training split
+    (``validation_fraction``, ``seed``) is used, so the validation images stay unseen.
+    """
+    check_range(start, end, steps)
+    knobs = {k: v for k, v in knobs.items() if k != "learning_rate"}
+    base = _base_values(hyperparameters)
+    base.pop("learning_rate", None)
+    hp = as_hyperparameters(base, knobs)
+    dataset = resolve_dataset(data, hp, skip_bad)
+    set_threads(hp.threads)
+    train_idx, _ = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    device = choose_device(hp.device)
+    precision = resolve_precision(hp.precision, device)
+    model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=start)
+    batches = Batches.from_arrays(
+        dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
+    )
+    augment: Augment | None = None
+    if hp.augment:
+        kinds = list(hp.augment)
+
+        def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            return augment_batch(x, kinds, generator)
+
+    lrs, losses, smoothed, diverged = range_test(
+        model,
+        loss_fn,
+        optimizer,
+        batches,
+        start=start,
+        end=end,
+        steps=steps,
+        batch_size=min(hp.batch_size, len(batches)),
+        device=device,
+        precision=precision,
+        seed=hp.seed,
+        beta=beta,
+        diverge_factor=diverge_factor,
+        gradient_clip=hp.gradient_clip,
+        augment=augment,
+    )
+    if not lrs:
+        raise TunelabError(
+            f"the learning-rate range test got no finite loss, even at lr {start:g}: the "
+            "model or loss produces NaN from the start. Check the data and knobs, or try "
+            "--precision fp32."
+        )
+    return LRFinderResult(
+        lrs=lrs,
+        losses=losses,
+        smoothed=smoothed,
+        suggestions=suggest(lrs, smoothed, steps, start, end),
+        start=start,
+        end=end,
+        steps=steps,
+        diverged=diverged,
+        hyperparameters={**hp.model_dump(mode="json"), "learning_rate": None},
+    )
+
+
+def check_range(start: float, end: float, steps: int) -> None:
+    """One-line errors for a range the test cannot run."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise TunelabError(f"steps must be an integer >= 2 (got {steps!r}). Typical: 100; try 100.")
+    for name, value in (("start", start), ("end", end)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise TunelabError(
+                f"{name} must be a learning rate > 0 (got {value!r}). Typical: start 1e-7, end 10."
+            )
+    if start >= end:
+        raise TunelabError(
+            f"start must be below end (got start={start:g}, end={end:g}). Typical: start "
+            "1e-7, end 10."
+        )
+
+
+def build_training(
+    dataset: ImageDataset,
+    hp: Hyperparameters,
+    device: torch.device,
+    precision: Precision,
+    *,
+    lr: float,
+) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer]:
+    """The model, loss and optimizer as ``train()`` builds them (same seed, same init)."""
+    torch.manual_seed(hp.seed)
+    _, channels, height, width = dataset.images.shape
+    num_classes = len(dataset.class_names)
+    model = create_model(
+        hp.model,
+        in_channels=channels,
+        num_classes=num_classes,
+        input_size=(height, width),
+        activation=hp.activation,
+        dropout=hp.dropout,
+    ).to(device)
+    if precision.channels_last:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    loss_fn = create_loss(
+        hp.loss, num_classes, label_smoothing=hp.label_smoothing, focal_gamma=hp.focal_gamma
+    )
+    optimizer = create_optimizer(
+        hp.optimizer,
+        model.parameters(),
+        lr=lr,
+        weight_decay=hp.weight_decay,
+        momentum=hp.momentum,
+        nesterov=hp.nesterov,
+        betas=(hp.beta1, hp.beta2),
+    )
+    return model, loss_fn, optimizer
+
+
+def range_test(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Batches,
+    *,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    batch_size: int = 32,
+    device: torch.device | None = None,
+    precision: Precision | None = None,
+    seed: int = 0,
+    beta: float = 0.98,
+    diverge_factor: float = 4.0,
+    gradient_clip: float | None = None,
+    augment: Augment | None = None,
+) -> tuple[list[float], list[float], list[float], bool]:
+    """Train one batch per learning rate; return ``(lrs, losses, smoothed, diverged)``.
+
+    The model's weights, its train/eval mode and the optimizer's state are restored on the
+    way out, whatever happens (Ctrl-C included). Non-finite losses end the test and are
+    not recorded.
+    """
+    check_range(start, end, steps)
+    device = device or torch.device("cpu")
+    precision = precision or resolve_precision("fp32", device)
+    weights = copy.deepcopy(model.state_dict())
+    optimizer_state = copy.deepcopy(optimizer.state_dict())
+    was_training = model.training
+    generator = torch.Generator().manual_seed(seed)
+    scaler = torch.amp.GradScaler(device.type) if precision.grad_scaler else None
+    n = len(batches)
+    batch_size = max(1, min(batch_size, n))
+    lrs: list[float] = []
+    losses: list[float] = []
+    smoothed: list[float] = []
+    average, best, diverged = 0.0, math.inf, False
+    order, position = torch.randperm(n, generator=generator), 0
+    try:
+        model.train()
+        for i in range(steps):
+            lr = start * (end / start) ** (i / (steps - 1))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            if position + batch_size > n:  # a new pass; full batches only
+                order, position = torch.randperm(n, generator=generator), 0
+            x, y = batches.get(order[position : position + batch_size], device)
+            position += batch_size
+            if augment is not None:
+                x = augment(x, generator)
+            if precision.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with precision.autocast(device):
+                logits = model(x)
+            loss = loss_fn(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+            else:
+                loss.backward()
+            if gradient_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), gradient_clip)
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            value = float(loss.item())
+            if not math.isfinite(value):
+                diverged = True
+                break
+            average = beta * average + (1 - beta) * value
+            smooth = average / (1 - beta ** (i + 1))
+            lrs.append(lr)
+            losses.append(value)
+            smoothed.append(smooth)
+            best = min(best, smooth)
+            if i > 0 and smooth > diverge_factor * best:
+                diverged = True
+                break
+    finally:
+        model.load_state_dict(weights)
+        optimizer.load_state_dict(optimizer_state)
+        model.train(was_training)
+        optimizer.zero_grad(set_to_none=True)
+    return lrs, losses, smoothed, diverged
+
+
+def suggest(
+    lrs: list[float], smoothed: list[float], steps: int, start: float, end: float
+) -> dict[str, float]:
+    """``valley``, ``steep`` and ``minimum`` suggestions (fastai's), clipped to the range."""
+    low, high = steps // 10, len(lrs) - 5
+    if high - low < 3:  # too short a curve to trim: use all of it
+        low, high = 0, len(lrs)
+    x = np.asarray(lrs[low:high], dtype=np.float64)
+    y = np.asarray(smoothed[low:high], dtype=np.float64)
+    found = {"valley": valley(x, y), "steep": steep(x, y), "minimum": minimum(x, y)}
+    return {name: float(min(end, max(start, lr))) for name, lr in found.items()}
+
+
+def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """fastai's valley: the longest descending run, then two thirds of the way down it.
+
+    ``lds[i]`` is the length of the longest decreasing subsequence ending at ``i``.
+    """
+    n = len(losses)
+    lds = [1] * n
+    max_start = max_end = 0
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+        if lds[max_end] < lds[i]:
+            max_end = i
+            max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    index = max_start + int(sections) + int(sections / 2)
+    return float(lrs[min(max(index, 0), n - 1)])
+
+
+def steep(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The learning rate where the loss falls fastest against log(lr)."""
+    if len(lrs) < 2:
+        return float(lrs[0])
+    slopes = np.diff(losses) / np.diff(np.log(lrs))
+    return float(lrs[int(np.argmin(slopes))])
+
+
+def minimum(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """A tenth of the learning rate with the lowest loss."""
+    return float(lrs[int(np.argmin(losses))]) / 10
+
+
+def resolve_auto_learning_rate(
+    data: str | Path | ImageDataset, values: dict[str, Any], *, skip_bad: bool = False
+) -> float:
+    """The learning rate ``learning_rate: auto`` stands for: lr-find's ``valley``.
+
+    ``values`` are the run's other knobs as given (the ``learning_rate`` entry is
+    ignored); they are validated here, so a bad one fails with its usual message. The
+    suggestion is rounded to two significant digits and kept within the knob's range.
+    """
+    others = {key: value for key, value in values.items() if key != "learning_rate"}
+    result = find_lr(data, Hyperparameters.parse(others), skip_bad=skip_bad)
+    return min(10.0, float(f"{result.suggested:.2g}"))
+
+
+def is_auto(value: Any) -> bool:
+    """Whether a knob value asks for the automatic choice (``"auto"``, any case)."""
+    return isinstance(value, str) and value.strip().lower() == "auto"
+
+
+def _base_values(hyperparameters: Hyperparameters | dict[str, Any] | None) -> dict[str, Any]:
+    if isinstance(hyperparameters, Hyperparameters):
+        return hyperparameters.model_dump()
+    return dict(hyperparameters or {})

@@ -1,0 +1,314 @@
+"""`train()`: data + hyperparameters in, a stored run out.
+
+This composes the pieces - data loading and split, model, loss, optimizer, schedule,
+the epoch loop and its callbacks, the run store - and holds no training logic itself.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tunelab.data import ImageDataset, augment_batch, load_dataset, stratified_split
+from tunelab.knobs import Hyperparameters
+from tunelab.models import create_model
+from tunelab.runs import Run, RunStore
+from tunelab.training.callbacks import (
+    BestWeights,
+    Callback,
+    DivergenceCheck,
+    EarlyStopping,
+    TrainState,
+)
+from tunelab.training.device import (
+    choose_device,
+    cpu_supports_bf16,
+    resolve_precision,
+    set_threads,
+)
+from tunelab.training.loop import Batches, evaluate, fit
+from tunelab.training.losses import create_loss
+from tunelab.training.optimizers import create_optimizer
+from tunelab.training.schedules import create_schedule
+
+
+def as_hyperparameters(
+    hyperparameters: Hyperparameters | dict[str, Any] | None,
+    knobs: dict[str, Any],
+    data: str | Path | ImageDataset | None = None,
+    skip_bad: bool = False,
+) -> Hyperparameters:
+    """Merge a base (model, mapping or nothing) with keyword knobs, validated once.
+
+    ``learning_rate: auto`` is replaced by the learning-rate range test's suggestion on
+    ``data`` (see :mod:`tunelab.search.lr_find`).
+    """
+    if isinstance(hyperparameters, Hyperparameters):
+        base = hyperparameters.model_dump()
+    else:
+        base = dict(hyperparameters or {})
+    values = {**base, **knobs}
+    if data is not None and _is_auto(values.get("learning_rate")):
+        from tunelab.search.lr_find import resolve_auto_learning_rate
+
+        values["learning_rate"] = resolve_auto_learning_rate(data, values, skip_bad=skip_bad)
+    return Hyperparameters.parse(values)
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "auto"
+
+
+def resolve_dataset(
+    data: str | Path | ImageDataset, hp: Hyperparameters, skip_bad: bool = False
+) -> ImageDataset:
+    if isinstance(data, ImageDataset):
+        return data
+    return load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
+
+
+def train(
+    data: str | Path | ImageDataset,
+    hyperparameters: Hyperparameters | dict[str, Any] | None = None,
+    *,
+    store: RunStore | str | Path | None = None,
+    name: str | None = None,
+    callbacks: Sequence[Callback] = (),
+    skip_bad: bool = False,
+    split: tuple[np.ndarray, np.ndarray] | None = None,
+    plot: bool = True,
+    **knobs: Any,
+) -> Run:
+    """Train a classifier on ``data`` and store the run; return it.
+
+    ``data`` is a folder of class sub-folders, a CSV manifest, ``"digits"`` or a loaded
+    :class:`~tunelab.data.ImageDataset`. Knobs are :class:`Hyperparameters` fields.
+    ``plot=False`` skips the learning-curve PNG (the tuner does, to save time per trial;
+    `tunelab plot RUN` draws it later from the stored metrics).
+
+    >>> run = train("digits", epochs=2, learning_rate=0.003)  # doctest: +SKIP
+    >>> run.summary["best_val_accuracy"]  # doctest: +SKIP
+    """
+    hp = as_hyperparameters(hyperparameters, knobs, data, skip_bad)
+    store = store if isinstance(store, RunStore) else RunStore(store)
+    dataset = resolve_dataset(data, hp, skip_bad)
+    run = store.create(_prefix(data, hp), name)
+    run.write_config(hp)
+    set_threads(hp.threads)
+    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    device = choose_device(hp.device)
+    precision = resolve_precision(hp.precision, device)
+
+    if precision.name == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
+        run.warnings.append(
+            "this CPU has no native bf16 arithmetic (AVX512-BF16 or AMX), so bf16 is emulated "
+            "and slower than fp32 here; use --precision fp32 (or auto)."
+        )
+    batch_size = hp.batch_size
+    if batch_size > len(train_idx):
+        batch_size = len(train_idx)
+        message = (
+            f"batch_size {hp.batch_size} is larger than the training set "
+            f"({len(train_idx)} images); using {batch_size}."
+        )
+        run.warnings.append(message)
+        warnings.warn(message, stacklevel=2)
+
+    torch.manual_seed(hp.seed)
+    _, channels, height, width = dataset.images.shape
+    num_classes = len(dataset.class_names)
+    model = create_model(
+        hp.model,
+        in_channels=channels,
+        num_classes=num_classes,
+        input_size=(height, width),
+        activation=hp.activation,
+        dropout=hp.dropout,
+    ).to(device)
+    if precision.channels_last:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    loss_fn = create_loss(
+        hp.loss, num_classes, label_smoothing=hp.label_smoothing, focal_gamma=hp.focal_gamma
+    )
+    optimizer = create_optimizer(
+        hp.optimizer,
+        model.parameters(),
+        lr=hp.learning_rate,
+        weight_decay=hp.weight_decay,
+        momentum=hp.momentum,
+        nesterov=hp.nesterov,
+        betas=(hp.beta1, hp.beta2),
+    )
+    train_data = Batches.from_arrays(
+        dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
+    )
+    val_data = Batches.from_arrays(
+        dataset.images[val_idx], dataset.labels[val_idx], dataset.max_value, device
+    )
+    steps = math.ceil(len(train_data) / batch_size)
+    schedule = create_schedule(
+        hp.schedule,
+        optimizer,
+        epochs=hp.epochs,
+        steps_per_epoch=steps,
+        step_epochs=hp.schedule_step_epochs,
+        gamma=hp.schedule_gamma,
+        plateau_patience=hp.plateau_patience,
+        max_lr=hp.learning_rate,
+    )
+    augment = None
+    if hp.augment:
+        kinds = list(hp.augment)
+
+        def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            return augment_batch(x, kinds, generator)
+
+    stoppers: list[Callback] = [BestWeights(keep_weights=hp.restore_best_weights)]
+    if hp.early_stopping_patience:
+        stoppers.append(EarlyStopping(hp.early_stopping_patience))
+    stoppers.append(DivergenceCheck())
+
+    started = time.perf_counter()
+    state = fit(
+        model,
+        loss_fn,
+        optimizer,
+        schedule,
+        train_data,
+        val_data,
+        epochs=hp.epochs,
+        batch_size=batch_size,
+        device=device,
+        precision=precision,
+        seed=hp.seed,
+        gradient_clip=hp.gradient_clip,
+        augment=augment,
+        callbacks=[*stoppers, *callbacks],
+    )
+    seconds = time.perf_counter() - started
+
+    if state.status == "stopped-early" and hp.restore_best_weights and state.best_state:
+        model.load_state_dict(state.best_state)
+    run.model = model
+    info = {
+        "model": hp.model,
+        "activation": hp.activation,
+        "dropout": hp.dropout,
+        "loss": hp.loss,
+        "in_channels": channels,
+        "num_classes": num_classes,
+        "input_size": [height, width],
+        "class_names": list(dataset.class_names),
+        "max_value": float(dataset.max_value),
+        "data": str(data) if not isinstance(data, ImageDataset) else dataset.source,
+        "train_indices": [int(i) for i in train_idx],
+        "val_indices": [int(i) for i in val_idx],
+    }
+    run.write_json("model.json", info)
+    run.write_metrics(state.history, state.batches)
+    if state.status != "diverged":
+        from safetensors.torch import save_file
+
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(tensors, str(run.weights_path))
+    final_val: tuple[float | None, float | None] = (None, None)
+    if state.status != "diverged" and state.history:
+        final_val = evaluate(model, loss_fn, val_data, device, precision)[:2]
+    summary = _summary(
+        hp,
+        state,
+        dataset,
+        run,
+        seconds,
+        device,
+        precision,
+        len(train_data),
+        len(val_data),
+        batch_size,
+        final_val,
+    )
+    from tunelab.diagnosis import diagnose
+
+    summary["diagnosis"] = diagnose(
+        state.history, state.batches, summary, hp.model_dump()
+    ).to_dict()
+    run.write_json("summary.json", summary)
+    if plot:
+        _plot(run)
+    if state.status == "interrupted":
+        raise KeyboardInterrupt
+    return run
+
+
+def _plot(run: Run) -> None:
+    """The run's learning-curve PNG; a plotting problem never costs the run."""
+    from tunelab.report.curves import plot_run
+
+    try:
+        plot_run(run)
+    except Exception as err:  # noqa: BLE001 - the run is saved; the picture is a bonus
+        warnings.warn(f"could not draw the learning curves: {err}", stacklevel=2)
+
+
+def _prefix(data: Any, hp: Hyperparameters) -> str:
+    if isinstance(data, ImageDataset):
+        stem = Path(data.source).name or "data"
+    else:
+        stem = Path(str(data)).name or "data"
+    return f"{stem}-{hp.model}-{hp.optimizer}"
+
+
+def _summary(
+    hp: Hyperparameters,
+    state: TrainState,
+    dataset: ImageDataset,
+    run: Run,
+    seconds: float,
+    device: torch.device,
+    precision: Any,
+    n_train: int,
+    n_val: int,
+    batch_size: int,
+    final_val: tuple[float | None, float | None],
+) -> dict[str, Any]:
+    history = state.history
+    last = history[-1] if history else {}
+    finite = [h for h in history if math.isfinite(h.get("val_loss", math.nan))]
+    best_loss = min(finite, key=lambda h: h["val_loss"]) if finite else {}
+    best_acc = max(finite, key=lambda h: h["val_accuracy"]) if finite else {}
+    images = len(state.batches) * batch_size
+    return {
+        "run": run.name,
+        "status": state.status,
+        "reason": state.reason,
+        "data": dataset.source,
+        "classes": list(dataset.class_names),
+        "n_train": n_train,
+        "n_val": n_val,
+        "skipped": [list(item) for item in dataset.skipped],
+        "epochs_run": len(history),
+        "epochs_planned": hp.epochs,
+        "batch_size_used": batch_size,
+        "final_train_loss": last.get("train_loss"),
+        "final_train_accuracy": last.get("train_accuracy"),
+        "final_val_loss": final_val[0],
+        "final_val_accuracy": final_val[1],
+        "best_epoch": best_loss.get("epoch"),
+        "best_val_loss": best_loss.get("val_loss"),
+        "best_val_accuracy": best_acc.get("val_accuracy"),
+        "train_seconds": round(seconds, 3),
+        "images_per_second": round(images / seconds, 1) if seconds > 0 else None,
+        "device": str(device),
+        "precision": precision.name,
+        "threads": torch.get_num_threads(),
+        "warnings": run.warnings,
+        "pid": os.getpid(),
+    }

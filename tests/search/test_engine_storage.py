@@ -1,0 +1,120 @@
+"""Studies that outlive a call: SQLite storage, resume, Ctrl-C, dead processes, workers."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import subprocess
+import sys
+
+import optuna
+import pytest
+
+from tunelab.errors import TunelabError
+from tunelab.search import Float, tune
+from tunelab.search.toy import curve
+
+SPACE = {"x": Float(-1.0, 1.0), "y": Float(-1.0, 1.0)}
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def short(**kwargs):
+    return functools.partial(curve, epochs=3, **kwargs)
+
+
+def test_study_persists_and_opens_with_optuna(url):
+    result = tune(short(), SPACE, n_trials=4, storage=url, study_name="s")
+    assert result.storage == url and result.study_name == "s"
+    study = optuna.load_study(study_name="s", storage=url)
+    assert [t.number for t in study.trials] == [0, 1, 2, 3]
+    assert result.study().best_trial.number == result.best_trial_number
+    assert study.user_attrs["tunelab"]["seed"] == 0
+    assert study.user_attrs["tunelab"]["space"]["x"] == {
+        "low": -1.0,
+        "high": 1.0,
+        "log": False,
+        "type": "float",
+    }
+
+
+def test_a_file_path_means_sqlite(tmp_path):
+    result = tune(short(), SPACE, n_trials=2, storage=str(tmp_path / "runs" / "s.db"))
+    assert result.storage == f"sqlite:///{tmp_path / 'runs' / 's.db'}"
+    with pytest.raises(TunelabError, match="is a folder"):
+        tune(short(), SPACE, n_trials=2, storage=str(tmp_path))
+
+
+def test_resume_continues_and_keeps_finished_trials(url):
+    first = tune(short(), SPACE, n_trials=5, storage=url, study_name="s")
+    second = tune(short(), SPACE, n_trials=8, storage=url, study_name="s", resume=True)
+    assert second.stopped_reason == "n_trials"
+    assert len(second.trials) == 8  # n_trials counts the whole study
+    assert second.trials[:5] == first.trials
+    # The resumed sampler does not replay the first run's proposals.
+    assert len({tuple(t.params.values()) for t in second.trials}) == 8
+    done = tune(short(), SPACE, n_trials=8, storage=url, study_name="s", resume=True)
+    assert len(done.trials) == 8 and done.stopped_reason == "n_trials"
+
+
+def test_resume_without_a_name_picks_the_only_study(url):
+    tune(short(), SPACE, n_trials=2, storage=url, study_name="only")
+    assert tune(short(), SPACE, n_trials=3, storage=url, resume=True).study_name == "only"
+
+
+def test_existing_study_needs_resume_and_missing_one_cannot_resume(url):
+    tune(short(), SPACE, n_trials=2, storage=url, study_name="s")
+    with pytest.raises(TunelabError, match="already exists.*resume=True .*new study name"):
+        tune(short(), SPACE, n_trials=2, storage=url, study_name="s")
+    with pytest.raises(TunelabError, match="no study named 'z' to resume"):
+        tune(short(), SPACE, n_trials=2, storage=url, study_name="z", resume=True)
+    with pytest.raises(TunelabError, match="created to maximize"):
+        tune(short(), SPACE, n_trials=3, storage=url, study_name="s", resume=True,
+             direction="minimize")  # fmt: skip
+
+
+def test_ctrl_c_keeps_finished_trials_and_resume_reruns_the_cut_one(url):
+    k = 3
+    result = tune(short(interrupt_on={k}), SPACE, pruner="none", n_trials=6, storage=url,
+                  study_name="s")  # fmt: skip
+    assert result.stopped_reason == "interrupted"
+    assert [t.status for t in result.trials] == ["complete"] * k + ["interrupted"]
+    assert result.best_trial_number is not None
+    resumed = tune(short(interrupt_on={k}), SPACE, pruner="none", n_trials=6, storage=url,
+                   study_name="s", resume=True)  # fmt: skip
+    assert resumed.stopped_reason == "n_trials"
+    counted = [t for t in resumed.trials if t.counted]
+    assert len(counted) == 6
+    retry = resumed.trials[k + 1]
+    assert retry.user_attrs["retry_of"] == k and retry.params == result.trials[k].params
+
+
+def test_resume_fails_trials_whose_process_died_and_reruns_them(url):
+    tune(short(), SPACE, n_trials=2, storage=url, study_name="s")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    study = optuna.load_study(study_name="s", storage=url)
+    orphan = study.ask({"x": optuna.distributions.FloatDistribution(-1, 1)})
+    orphan.set_user_attr("pid", int(dead.stdout))
+    orphan.set_user_attr("host", socket.gethostname())
+    result = tune(short(), SPACE, n_trials=4, storage=url, study_name="s", resume=True)
+    assert result.trials[2].status == "abandoned" and result.trials[2].state == "fail"
+    assert result.trials[3].user_attrs["retry_of"] == 2
+    assert result.trials[3].params["x"] == result.trials[2].params["x"]
+    assert sum(t.counted for t in result.trials) == 4
+
+
+def test_workers_run_trials_in_separate_processes(url):
+    result = tune(short(sleep=0.05), SPACE, n_trials=8, workers=2, storage=url, study_name="w")
+    assert result.stopped_reason == "n_trials"
+    assert len(result.trials) == 8
+    pids = {t.user_attrs["pid"] for t in result.trials}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert len({tuple(t.params.values()) for t in result.trials}) == 8  # no duplicates
+    assert optuna.load_study(study_name="w", storage=url).trials[-1].number == 7
+
+
+def test_workers_need_a_picklable_objective():
+    with pytest.raises(TunelabError, match="must be picklable.*functools.partial"):
+        tune(lambda p, r: 0.0, SPACE, n_trials=2, workers=2)
