@@ -1,4 +1,4 @@
-"""`tunelab evaluate | predict | export` through a Typer app that registers them as main does."""
+"""`tunelab evaluate | predict | export`, through the real entry point."""
 
 from __future__ import annotations
 
@@ -11,41 +11,17 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import click
 import pytest
-import typer
 
-from tunelab.cli.evaluate import evaluate_command
-from tunelab.cli.explain import explain_command
-from tunelab.cli.export import export_command
-from tunelab.cli.plot import plot_command
-from tunelab.cli.predict import predict_command
+from tunelab.cli.main import run
 from tunelab.data import make_synthetic_folder
-from tunelab.errors import TunelabError
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-app.command("evaluate")(evaluate_command)
-app.command("predict")(predict_command)
-app.command("export")(export_command)
-app.command("plot")(plot_command)
-app.command("explain")(explain_command)
 
 Invoke = Callable[..., tuple[int, str, str]]
 
 
 def run_app(argv: list[str]) -> int:
-    """What `tunelab.cli.main.run` does with errors: one line, exit 1."""
-    try:
-        app(args=argv, prog_name="tunelab", standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.UsageError as err:
-        click.echo(f"error: {err.format_message()}", err=True)
-        return 2
-    except TunelabError as err:
-        click.echo(f"error: {err}", err=True)
-        return 1
-    return 0
+    """The real entry point: one `error:` line and a non-zero exit for user errors."""
+    return run(argv)
 
 
 @pytest.fixture(scope="module")

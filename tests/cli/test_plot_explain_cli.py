@@ -1,4 +1,4 @@
-"""`tunelab plot` and `tunelab explain` through a Typer app that registers them as main does."""
+"""`tunelab plot` and `tunelab explain`, through the real app (the `cli` fixture)."""
 
 from __future__ import annotations
 
@@ -6,38 +6,7 @@ import json
 import warnings
 from pathlib import Path
 
-import click
-import pytest
-import typer
-
-from tunelab.cli.explain import explain_command
-from tunelab.cli.plot import plot_command
-from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-app.command("plot")(plot_command)
-app.command("explain")(explain_command)
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv("TUNELAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        try:
-            app(args=list(args), prog_name="tunelab", standalone_mode=False)
-            code = 0
-        except click.exceptions.Exit as stop:
-            code = stop.exit_code
-        except TunelabError as err:
-            click.echo(f"error: {err}", err=True)
-            code = 1
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
 
 
 def test_explain_lists_every_knob_by_group(cli) -> None:
