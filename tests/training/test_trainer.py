@@ -186,3 +186,36 @@ def test_unwritable_store_fails_before_training(tiny, tmp_path) -> None:
     blocker.write_text("x")
     with pytest.raises(TunelabError, match="cannot write to the run store"):
         train(tiny, store=blocker / "runs", epochs=1)
+
+
+def test_full_disk_is_refused_before_training_and_leaves_the_store_as_it_was(
+    tiny, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    from tunelab.training import trainer
+
+    train(tiny, store=tmp_path, epochs=1, threads=1, name="kept")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=1000))
+    started = []
+    monkeypatch.setattr(trainer, "fit", lambda *a, **k: started.append(1))
+    with pytest.raises(TunelabError, match=r"has 1000 bytes free; this run needs about .*B\."):
+        train(tiny, store=tmp_path, epochs=1, threads=1, name="refused")
+    assert not started
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert RunStore(tmp_path).get("kept").weights_path.exists()
+
+
+def test_disk_full_while_saving_is_one_clear_error(tiny, tmp_path, monkeypatch) -> None:
+    import errno
+
+    import safetensors.torch
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", no_space)
+    with pytest.raises(TunelabError, match="could not save run 'full'.*No space left on device"):
+        train(tiny, store=tmp_path, epochs=1, threads=1, name="full")

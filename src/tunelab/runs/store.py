@@ -173,6 +173,22 @@ class RunStore:
                 "Free some space, fix its permissions, or choose another with --runs-dir."
             ) from None
 
+    def check_space(self, needed: int, run: Run | None = None) -> None:
+        """Fail before training when the store's disk cannot hold ``needed`` more bytes.
+
+        ``run`` (just created, still empty of results) is removed first, so a refused
+        run leaves the store as it was.
+        """
+        free = shutil.disk_usage(self.root).free
+        if free >= needed:
+            return
+        if run is not None:
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise TunelabError(
+            f"the run store {str(self.root)!r} has {_size(free)} free; this run needs about "
+            f"{_size(needed)}. Free some space, or choose another store with --runs-dir."
+        )
+
     def create(self, prefix: str, name: str | None = None) -> Run:
         """A new, empty run folder; the store is checked for writability first."""
         self._ensure_root()
@@ -231,3 +247,11 @@ class RunStore:
     def delete(self, name: str) -> None:
         run = self.get(name)
         shutil.rmtree(run.path)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from tunelab.data import ImageDataset, augment_batch, load_dataset, stratified_split
+from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
 from tunelab.models import create_model
 from tunelab.runs import Run, RunStore
@@ -133,6 +134,7 @@ def train(
         activation=hp.activation,
         dropout=hp.dropout,
     ).to(device)
+    store.check_space(_bytes_needed(model, hp.epochs, len(train_idx), batch_size), run)
     if precision.channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     loss_fn = create_loss(
@@ -212,13 +214,20 @@ def train(
         "train_indices": [int(i) for i in train_idx],
         "val_indices": [int(i) for i in val_idx],
     }
-    run.write_json("model.json", info)
-    run.write_metrics(state.history, state.batches)
-    if state.status != "diverged":
-        from safetensors.torch import save_file
+    try:
+        run.write_json("model.json", info)
+        run.write_metrics(state.history, state.batches)
+        if state.status != "diverged":
+            from safetensors.torch import save_file
 
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(tensors, str(run.weights_path))
+            tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+            save_file(tensors, str(run.weights_path))
+    except OSError as err:
+        raise TunelabError(
+            f"could not save run {run.name!r} in {str(run.path.parent)!r}: "
+            f"{err.strerror or err}. Free some space or fix the folder's permissions, then "
+            f"train again (or choose another store with --runs-dir)."
+        ) from None
     final_val: tuple[float | None, float | None] = (None, None)
     if state.status != "diverged" and state.history:
         final_val = evaluate(model, loss_fn, val_data, device, precision)[:2]
@@ -246,6 +255,14 @@ def train(
     if state.status == "interrupted":
         raise KeyboardInterrupt
     return run
+
+
+def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size: int) -> int:
+    """A generous estimate of a run's size: weights (twice, for the atomic write), the
+    per-batch metrics (about 100 bytes a row) and 1 MB for the rest (curves, JSON)."""
+    weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+    rows = epochs * math.ceil(n_train / max(batch_size, 1))
+    return 2 * weights + 100 * rows + 1_000_000
 
 
 def _plot(run: Run) -> None:
