@@ -178,7 +178,7 @@ def test_valid_values_round_trip_through_yaml_and_json(values) -> None:
 @given(
     st.sampled_from(["learning_rate", "batch_size", "epochs", "dropout", "validation_fraction"]),
     st.one_of(
-        st.floats(max_value=0, allow_nan=False),
+        st.floats(max_value=0, exclude_max=True, allow_nan=False),
         st.text(min_size=1).filter(
             lambda s: not s.strip().lstrip("+-").replace(".", "", 1).isdigit()
         ),
@@ -188,3 +188,39 @@ def test_invalid_numbers_are_refused_with_a_message(field: str, value) -> None:
     with pytest.raises(TunelabError) as caught:
         Hyperparameters.parse({field: value})
     assert field in str(caught.value)
+
+
+def _cli_args(values: dict) -> list[str]:
+    """``values`` as a user would type them as flags of `tunelab train`."""
+    from tunelab.cli.knob_flags import flag_name
+
+    args: list[str] = []
+    for field, value in values.items():
+        if isinstance(value, bool):
+            args.append(flag_name(field) if value else f"--no-{field.replace('_', '-')}")
+        elif value is None:
+            args += [flag_name(field), "none"]
+        elif isinstance(value, list):
+            args += [flag_name(field), ",".join(value) if value else "none"]
+        else:
+            args += [flag_name(field), repr(value) if isinstance(value, float) else str(value)]
+    return args
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_values())
+def test_valid_values_round_trip_through_the_cli_flags(values) -> None:
+    import typer
+
+    from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
+
+    parsed: list[Hyperparameters] = []
+
+    @with_knob_flags
+    def command(**knobs) -> None:
+        parsed.append(Hyperparameters.parse(cli_knobs(knobs)))
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(command)
+    app(args=_cli_args(values), prog_name="tunelab", standalone_mode=False)
+    assert parsed == [Hyperparameters.parse(values)]

@@ -345,7 +345,11 @@ class Hyperparameters(BaseModel):
     @field_validator("augment", mode="before")
     @classmethod
     def _split_augment(cls, value: Any) -> Any:
+        if value is None:  # `--augment none` (YAML null): no augmentation
+            return []
         if isinstance(value, str):
+            if value.strip().lower() == "none":
+                return []
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
