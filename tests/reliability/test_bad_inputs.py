@@ -264,7 +264,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("tune-pruner", ["tune", "{good}", "--pruner", "asah"], 'Did you mean "asha"'),
     ("tune-budget", ["tune", "{good}", "--budget", "20x"], "20x"),
     ("tune-trials-zero", ["tune", "{good}", "--trials", "0"], "--trials"),
-    ("tune-workers-zero", ["tune", "{good}", "--workers", "0", "--trials", "1"], "--workers"),
+    ("tune-workers-negative", ["tune", "{good}", "--workers", "-1", "--trials", "1"], "--workers"),
     ("tune-fix-unknown", ["tune", "{good}", "--fix", "colour=blue"], "colour"),
     ("tune-fix-no-equals", ["tune", "{good}", "--fix", "optimizer"], "optimizer"),
     ("tune-fix-bad-value", ["tune", "{good}", "--fix", "optimizer=adma", *ONE], "adma"),

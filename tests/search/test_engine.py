@@ -302,3 +302,25 @@ def test_public_api_is_pinned():
     }
     for name in search.__all__:
         assert getattr(search, name) is not None
+
+
+def test_a_diverged_trial_is_logged_in_one_line_without_a_traceback():
+    import logging
+
+    from tunelab.search.reporter import Diverged
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("optuna.study._optimize")
+    logger.addHandler(handler)
+
+    def objective(params, reporter):
+        raise Diverged("loss 1e9 at step 3")
+
+    try:
+        tune(objective, {"x": Float(0, 1)}, n_trials=1)
+    finally:
+        logger.removeHandler(handler)
+    failed = [r for r in records if "loss 1e9 at step 3" in r.getMessage()]
+    assert failed and all(r.exc_info is None for r in failed)

@@ -70,7 +70,7 @@ def test_tune_runs_trials_as_runs_and_resumes(tmp_path) -> None:
         "s1-trial-0002",
     ]
     # the first trials are the known-good settings
-    assert result.trials[0].params["learning_rate"] == 0.001
+    assert result.trials[0].params["learning_rate"] == 0.003
     study = optuna.load_study(study_name="s1", storage=result.storage)
     assert len(study.trials) == 3
     again = tune_images(

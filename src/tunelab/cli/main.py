@@ -18,9 +18,12 @@ from tunelab.cli.export import export_command
 from tunelab.cli.lr_find import lr_find_command
 from tunelab.cli.plot import plot_command
 from tunelab.cli.predict import predict_command
+from tunelab.cli.serve import serve_command
 from tunelab.cli.sweep import sweep_command
 from tunelab.cli.train import train_command
 from tunelab.cli.tune import tune_command
+from tunelab.cli.tune_report import tune_report_command
+from tunelab.cli.worker import worker_command
 from tunelab.errors import TunelabError
 
 app = typer.Typer(
@@ -32,6 +35,7 @@ app = typer.Typer(
 )
 app.command("train")(train_command)
 app.command("tune")(tune_command)
+app.command("tune-report")(tune_report_command)
 app.command("sweep")(sweep_command)
 app.command("lr-find")(lr_find_command)
 app.command("evaluate")(evaluate_command)
@@ -39,6 +43,8 @@ app.command("predict")(predict_command)
 app.command("export")(export_command)
 app.command("plot")(plot_command)
 app.command("explain")(explain_command)
+app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 app.add_typer(runs.app, name="runs")
 
 

@@ -7,18 +7,24 @@ from typing import Any
 
 import typer
 
-from tunelab.cli.console import console, fmt, print_json
+from tunelab.cli.cluster_flags import pop_cluster_flags, with_cluster_flags
+from tunelab.cli.console import console, print_json
 from tunelab.cli.knob_flags import with_knob_flags
 
 
 @with_knob_flags
+@with_cluster_flags
 def tune_command(
     data: str = typer.Argument(..., help="Image folder, CSV manifest or 'digits'."),
     strategy: str = typer.Option("auto", help="grid, random, tpe, gp, cmaes or auto."),
     pruner: str = typer.Option("auto", help="asha, hyperband, median, none or auto."),
     budget: str | None = typer.Option(None, help="Wall-clock budget, e.g. 20m, 90s, 1h."),
     trials: int | None = typer.Option(None, help="Stop after this many trials."),
-    workers: int = typer.Option(1, help="Trials run in this many local processes."),
+    workers: int | None = typer.Option(
+        None,
+        help="Trials run at once: local processes (default 1) or Ray tasks (default: what "
+        "the cluster fits). 0: run none here, for `tunelab worker` on other machines.",
+    ),
     space: Path | None = typer.Option(None, "--space", help="YAML/JSON search space file."),
     fix: list[str] | None = typer.Option(None, "--fix", help="Fix a knob: optimizer=adam."),
     range_: list[str] | None = typer.Option(
@@ -32,6 +38,18 @@ def tune_command(
     config: Path | None = typer.Option(None, "--config", help="Base knobs (YAML or JSON)."),
     runs_dir: Path | None = typer.Option(None, "--runs-dir", envvar="TUNELAB_RUNS"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    keep_weights: int = typer.Option(
+        3, "--keep-weights", help="Only the best K trials keep model.safetensors."
+    ),
+    cv: int | None = typer.Option(
+        None, "--cv", help="Score each trial by K-fold cross-validation (small data)."
+    ),
+    retrain_best: bool = typer.Option(
+        False, "--retrain-best", help="Retrain the best knobs on all data as <study>-best."
+    ),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Write PNG plots and <study>-report.html."
+    ),
     **knobs: Any,
 ) -> None:
     """Tune all knobs automatically (grid, random, Bayesian) with early stopping."""
@@ -41,22 +59,37 @@ def tune_command(
     from tunelab.errors import TunelabError, unknown_choice
     from tunelab.search.images import build_space, parse_budget
     from tunelab.search.pruners import PRUNERS
+    from tunelab.search.storage import display_url
     from tunelab.search.strategies import STRATEGIES
 
     if trials is not None and trials < 1:
         raise TunelabError(f"--trials must be at least 1 (got {trials}). Try --trials 20.")
-    if workers < 1:
-        raise TunelabError(f"--workers must be at least 1 (got {workers}). Try --workers 1.")
+    if workers is not None and workers < 0:
+        raise TunelabError(
+            f"--workers must be at least 0 (got {workers}). Try --workers 1, or 0 to run "
+            f"trials only on `tunelab worker` machines."
+        )
+    cluster = pop_cluster_flags(knobs)
     if strategy not in STRATEGIES:
         raise unknown_choice("strategy", strategy, STRATEGIES)
     if pruner not in PRUNERS:
         raise unknown_choice("pruner", pruner, PRUNERS)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from tunelab.search.reporter import SHORT_TRIAL_FAILURES
+
+    SHORT_TRIAL_FAILURES.all_errors = True  # failed trials: one line each, no traceback
     hp = load_knobs(config, knobs)
     seconds = parse_budget(budget) if budget is not None else None
     if seconds is None and trials is None and strategy != "grid":
         trials = 20
     searched = build_space(space_file=space, fixes=fix or (), ranges=range_ or ())
+    from tunelab.search.weights import check_keep
+
+    check_keep(keep_weights)
+    if retrain_best and study is not None:
+        from tunelab.search.retrain import check_retrain_target
+
+        check_retrain_target(study, runs_dir)
     from tunelab.search.images import tune_images
 
     if not as_json:
@@ -77,29 +110,59 @@ def tune_command(
         budget_seconds=seconds,
         workers=workers,
         resume=resume,
+        **cluster.tune_options(),
+        keep_weights=keep_weights,
+        cv=cv,
     )
+    if result.stopped_reason == "no-workers":
+        _show_waiting(result, data, as_json)
+        return
     best_file = _write_best(result, hp, runs_dir)
+    from tunelab.cli.tune_outputs import retrain, show_outputs
+    from tunelab.search.report import study_outputs
+
+    outputs = study_outputs(result.study(), store=runs_dir, report=report)
     if as_json:
+        retrained = retrain(result, data, hp, runs_dir, quiet=True) if retrain_best else None
         print_json(
             {
                 "study": result.study_name,
-                "storage": result.storage,
+                "storage": display_url(result.storage),
                 "stopped": result.stopped_reason,
                 "best_value": result.best_value,
                 "best_params": result.best_params,
                 "best_config": str(best_file or ""),
                 "trials": [_row(t) for t in result.trials],
+                **outputs.to_dict(),
+                "retrained_run": retrained,
             }
         )
         return
-    _leaderboard(result)
+    show_outputs(outputs)
     console.print(result.summary())
     if best_file is not None:
         console.print(
             f"best knobs written to {best_file}: `tunelab train {data} --config "
             f"{best_file}` trains with them."
         )
+    if retrain_best:
+        retrain(result, data, hp, runs_dir, quiet=False)
     console.print(f"resume with: tunelab tune {data} --study {result.study_name} --resume")
+
+
+def _show_waiting(result: Any, data: str, as_json: bool) -> None:
+    """After --workers 0: the study is recorded; say how to run its trials elsewhere."""
+    from tunelab.search.storage import display_url
+
+    url = display_url(result.storage)
+    if as_json:
+        print_json({"study": result.study_name, "storage": url, "stopped": "no-workers"})
+        return
+    console.print(
+        f"study {result.study_name} is ready in {url}; run its trials on each machine with: "
+        f"tunelab worker {data} --study {result.study_name} --storage '{url}'",
+        soft_wrap=True,  # one line, to copy and paste
+    )
 
 
 def _row(trial: Any) -> dict[str, Any]:
@@ -110,25 +173,6 @@ def _row(trial: Any) -> dict[str, Any]:
         "params": trial.params,
         "duration": trial.duration,
     }
-
-
-def _leaderboard(result: Any, top: int = 10) -> None:
-    from rich.table import Table
-
-    ranked = sorted(
-        (t for t in result.trials if t.value is not None),
-        key=lambda t: t.value,
-        reverse=result.direction == "maximize",
-    )
-    table = Table(title=f"leaderboard: {result.study_name}")
-    for column in ("trial", "val accuracy", "status", "seconds", "knobs"):
-        table.add_column(column)
-    for trial in ranked[:top]:
-        knobs = ", ".join(f"{k}={fmt(v, 4)}" for k, v in trial.params.items())
-        table.add_row(
-            str(trial.number), fmt(trial.value), trial.status, fmt(trial.duration, 1), knobs
-        )
-    console.print(table)
 
 
 def _write_best(result: Any, hp: Any, runs_dir: Path | None) -> Path | None:

@@ -92,6 +92,13 @@ def load_model(run: Run) -> LoadedModel:
     """Rebuild the run's network from ``model.json`` and load ``model.safetensors``."""
     info = model_info(run)
     if not run.weights_path.is_file():
+        note = run.path / "weights-removed.txt"  # written by the tuner's --keep-weights
+        if note.is_file():
+            raise TunelabError(
+                f"run {run.name!r} has no saved weights: the tuner removed them "
+                f"({note.read_text().strip()}). Retrain its knobs with `tunelab train --config "
+                f"{run.path / 'config.yaml'}`, or pick one of the best trials."
+            )
         why = "it diverged, so no weights were kept" if run.status == "diverged" else "missing"
         raise TunelabError(
             f"run {run.name!r} has no saved weights ({run.weights_path.name}: {why}). "

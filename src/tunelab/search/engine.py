@@ -23,19 +23,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import optuna
 
 from tunelab.errors import TunelabError, unknown_choice
+from tunelab.search import backends
 from tunelab.search import storage as stores
+from tunelab.search.backends import RayOptions
 from tunelab.search.pruners import PRUNERS, create_pruner, resolve_pruner
 from tunelab.search.results import TuneResult, build_result
-from tunelab.search.session import (
-    Callback,
-    LocalTickets,
-    Objective,
-    SessionPlan,
-    run_session,
-    run_workers,
-)
+from tunelab.search.session import Callback, Objective, SessionPlan
 from tunelab.search.space import check_point, jsonable, space_to_dict, validate_space
 from tunelab.search.strategies import (
     STRATEGIES,
@@ -43,6 +39,7 @@ from tunelab.search.strategies import (
     create_sampler,
     resolve_strategy,
 )
+from tunelab.search.tickets import count
 
 _log = logging.getLogger(__name__)
 
@@ -57,13 +54,16 @@ def tune(
     budget_seconds: float | None = None,
     storage: str | None = None,
     study_name: str | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     seed: int = 0,
     resume: bool = False,
     direction: str = "maximize",
     max_resource: int | None = None,
     initial_points: Sequence[Mapping[str, Any]] | None = None,
     callbacks: Sequence[Callback] | None = None,
+    backend: str = "local",
+    ray: RayOptions | None = None,
+    record: Mapping[str, Any] | None = None,
 ) -> TuneResult:
     """Search ``space`` for the parameters that maximise (or minimise) ``objective``.
 
@@ -79,19 +79,25 @@ def tune(
         strategy: grid | random | tpe | gp | cmaes | auto (see ``STRATEGIES``).
         pruner: asha | hyperband | median | none | auto (see ``PRUNERS``).
         n_trials: stop when the study holds this many counted trials, *including* those
-            of earlier runs when resuming (a trial counts once its objective ran to an
-            end: complete, pruned, stopped, diverged or failed with an error; trials
-            cut off by Ctrl-C or a dead process are re-run instead).
+            of earlier runs when resuming and those run by other processes or machines
+            (a trial counts once its objective ran to an end: complete, pruned, stopped,
+            diverged or failed with an error; trials cut off by Ctrl-C or a dead process
+            are re-run instead).
         budget_seconds: wall-clock limit for this call. A running trial is stopped at
             its next report after the deadline, and no trial is started that the time
             left cannot finish (judged by the median duration of complete trials).
-        storage: ``sqlite:///path`` (or a file path, or any Optuna RDB URL). None keeps
-            the study in memory; with ``workers > 1`` a temporary SQLite file is made
-            and its URL returned in ``TuneResult.storage``.
+        storage: ``sqlite:///path`` (or a file path), ``postgresql://user@host/db`` (to
+            share the study between machines), or any Optuna RDB URL. None keeps the
+            study in memory; with ``workers != 1`` or ``backend="ray"`` a temporary
+            SQLite file is made and its URL returned in ``TuneResult.storage``.
         study_name: the study's name in ``storage``; generated when None. It must not
             exist yet unless ``resume=True``.
-        workers: trials run in this many local processes (spawned; each joins the study
-            through storage and uses ``cores // workers`` torch threads).
+        workers: how many trials run at once. With the local backend: trials run in this
+            many processes (spawned; each joins the study through storage and uses
+            ``cores // workers`` torch threads). With Ray: this many Ray tasks; None fits
+            the cluster (its CPUs / ``cpus_per_trial``). 0 runs no trial here: the study
+            and its limits are recorded for workers elsewhere
+            (:func:`tunelab.search.worker.join`, ``tunelab worker``).
         seed: seeds the strategy and, per trial, ``reporter.seed``
             (see :func:`trial_seed`); a resumed study keeps its original seed.
         resume: continue the existing study ``study_name`` in ``storage``.
@@ -103,11 +109,17 @@ def tune(
         callbacks: Optuna callbacks ``(study, frozen_trial)`` run after each trial (in
             the worker processes when ``workers > 1``). One that calls ``study.stop()``
             ends the run with ``stopped_reason="callback"``.
+        backend: "local" (this machine's processes) or "ray" (Ray tasks on a local
+            instance or a cluster; see :class:`~tunelab.search.backends.RayOptions`).
+        ray: where the Ray cluster is and what each trial needs (``backend="ray"``).
+        record: JSON-serialisable settings stored with the study (user attribute
+            ``tunelab``), for workers that join it to rebuild the objective.
 
     Returns:
         A :class:`TuneResult`; ``stopped_reason`` is "n_trials", "budget",
         "interrupted" (Ctrl-C: finished trials are kept and the study can be resumed),
-        "exhausted" (grid search tried everything) or "callback".
+        "exhausted" (grid search tried everything), "callback" or "no-workers"
+        (``workers=0``).
     """
     started = time.time()
     checked_space = validate_space(space)
@@ -122,29 +134,27 @@ def tune(
         check_point(checked_space, point, f"initial point {i + 1}")
         for i, point in enumerate(initial_points or ())
     ]
-    if workers > 1:
+    runner = backends.prepare(backend, ray, workers)
+    if runner.in_processes:
         _check_picklable(objective, callbacks)
 
     url = stores.storage_url(storage)
-    if url is None and workers > 1:
+    if url is None and workers == 0:
+        raise TunelabError(
+            "workers must be >= 1 for a study kept in memory (got 0): workers=0 records the "
+            "study for workers elsewhere, so give a storage they reach, e.g. "
+            "storage='postgresql://user@host/db'."
+        )
+    if url is None and runner.in_processes:
         url = stores.temporary_sqlite()
+    runner.check_storage(url)
     store = stores.open_storage(url)
     name = stores.choose_study_name(study_name, stores.study_names(store), resume=resume, url=url)
-    settings: dict[str, Any] = {
-        "seed": seed,
-        "space": _jsonable_space(checked_space),
-        "direction": direction,
-    }
+    settings: dict[str, Any] = {"seed": seed, "direction": direction}
     study, settings = stores.create_or_load(
         store, name, resume=resume, direction=direction, settings=settings
     )
     study_seed = int(settings.get("seed", seed))
-    if resume:
-        requeued = stores.recover(study, store)
-        if requeued:
-            _log.info("re-queued %d trial(s) cut off in an earlier run", requeued)
-    for point in points:
-        study.enqueue_trial(point, user_attrs={"initial_point": True}, skip_if_exists=True)
 
     trials = study.get_trials(deepcopy=False)
     context = SearchContext(
@@ -153,14 +163,31 @@ def tune(
         seed=int(np.random.SeedSequence([study_seed, len(trials)]).generate_state(1)[0]),
         n_trials=n_trials,
         budget_seconds=budget_seconds,
-        workers=workers,
+        workers=max(1, workers or 1),
         max_resource=max_resource,
     )
     strategy_name = resolve_strategy(strategy, context)
     study.sampler = create_sampler(strategy_name, context)
     study.pruner = create_pruner(pruner, context)
+    deadline = None if budget_seconds is None else started + budget_seconds
+    interval, grace = stores.heartbeat_settings()
+    study.set_user_attr(
+        stores.STUDY_ATTR,
+        {
+            **settings,
+            **(record or {}),
+            "space": _jsonable_space(checked_space),
+            "strategy": strategy_name,
+            "pruner": pruner,
+            "max_resource": max_resource,
+            "n_trials": n_trials,
+            "budget_seconds": budget_seconds,
+            "deadline": deadline,
+            "heartbeat": {"interval": interval, "grace": grace},
+        },
+    )
+    _queue(study, store, points, resume=resume, n_trials=n_trials)
 
-    left = None if n_trials is None else max(0, n_trials - stores.counted_trials(trials))
     plan = SessionPlan(
         objective=objective,
         space=checked_space,
@@ -168,14 +195,11 @@ def tune(
         pruner=pruner,
         context=context,
         study_seed=study_seed,
-        deadline=None if budget_seconds is None else started + budget_seconds,
+        deadline=deadline,
         callbacks=tuple(callbacks or ()),
+        n_trials=n_trials,
     )
-    if workers > 1:
-        assert url is not None
-        reason = run_workers(url, name, plan, left)
-    else:
-        reason = run_session(study, plan, LocalTickets(left))
+    reason = runner.run(study, url, plan)
     return build_result(
         study,
         storage=url,
@@ -186,10 +210,38 @@ def tune(
     )
 
 
+def _queue(
+    study: optuna.Study,
+    store: optuna.storages.BaseStorage | None,
+    points: Sequence[Mapping[str, Any]],
+    *,
+    resume: bool,
+    n_trials: int | None,
+) -> None:
+    """Queue trials cut off in an earlier run, then the initial points, within ``n_trials``.
+
+    Queued trials hold their place in the count (see :mod:`tunelab.search.tickets`), so
+    no more are queued than the count has room for.
+    """
+
+    def room() -> int | None:
+        if n_trials is None:
+            return None
+        return max(0, n_trials - count(study.get_trials(deepcopy=False)).holders)
+
+    if resume:
+        requeued = stores.recover(study, store, room())
+        if requeued:
+            _log.info("re-queued %d trial(s) cut off in an earlier run", requeued)
+    left = room()
+    for point in points if left is None else points[:left]:
+        study.enqueue_trial(dict(point), user_attrs={"initial_point": True}, skip_if_exists=True)
+
+
 def _check_limits(
     n_trials: int | None,
     budget_seconds: float | None,
-    workers: int,
+    workers: int | None,
     strategy: str,
     max_resource: int | None,
 ) -> None:
@@ -208,8 +260,13 @@ def _check_limits(
             f"budget_seconds must be a number of seconds > 0 (got {budget_seconds!r}); "
             f"e.g. 3600 for an hour."
         )
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise TunelabError(f"workers must be a whole number >= 1 (got {workers!r}).")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise TunelabError(
+            f"workers must be a whole number >= 0 (got {workers!r}): the trials run at once; "
+            f"0 runs none here, for workers elsewhere."
+        )
     if n_trials is None and budget_seconds is None and strategy != "grid":
         raise TunelabError(
             "give n_trials or budget_seconds (or both), e.g. n_trials=50 or "

@@ -19,10 +19,13 @@ from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, choices, knob_info
 from tunelab.search.space import Dim, space_from_dict
 
-# Known-good settings tried before any sampling (issue 4's first lead).
+# Known-good settings tried before any sampling (issue 4's first lead): complete points,
+# so the first trial is cheap and sound (the small CNN, Adam at 3e-3), the second strong
+# (the batch-norm CNN, Adam at 1e-3); each is cut to the knobs actually searched.
+_PLAIN = {"activation": "relu", "dropout": 0.0, "weight_decay": 0.0, "batch_size": 32}
 KNOWN_GOOD: tuple[dict[str, Any], ...] = (
-    {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32},
-    {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 32},
+    {"model": "simple-cnn", "optimizer": "adam", "learning_rate": 0.003, **_PLAIN},
+    {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, **_PLAIN},
 )
 
 _DATASETS: dict[tuple[str, Any], Any] = {}  # decoded once per worker process, not per trial
@@ -135,6 +138,7 @@ def image_objective(
     )
     reporter.set_user_attr("run", run.name)
     reporter.set_user_attr("status", run.status)
+    reporter.set_user_attr("n_val", run.summary.get("n_val"))  # for the 95% interval
     if report.stopped is not None:
         raise report.stopped
     if run.status == "diverged":
@@ -155,14 +159,27 @@ def tune_images(
     pruner: str = "auto",
     n_trials: int | None = None,
     budget_seconds: float | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     resume: bool = False,
     known_good: bool = True,
+    keep_weights: int | None = 3,
+    cv: int | None = None,
+    artifacts: str | Path | None = None,
+    backend: str = "local",
+    ray: Any = None,
 ) -> Any:
     """Tune an image classifier on ``data``; epochs are the budget axis.
 
     The study persists in ``<store>/studies/<study>.db`` (SQLite) unless ``storage`` is
     given, and resumes with ``resume=True``. Returns the engine's ``TuneResult``.
+    Only the best ``keep_weights`` trials keep their weights (None keeps all; see
+    :mod:`tunelab.search.weights`). ``cv=K`` scores each trial by K-fold
+    cross-validation (see :mod:`tunelab.search.cv`).
+
+    Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
+    reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
+    the objective's settings from the study). ``backend``, ``ray`` and ``workers`` are
+    the engine's (see :func:`tunelab.search.engine.tune`).
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -182,12 +199,30 @@ def tune_images(
         base.pop(key, None)
     if str(data) != "digits":
         data = str(Path(data).resolve())
-    _dataset(str(data), hp.input_size)  # fail fast on bad data, and decode once here
+    dataset = _dataset(str(data), hp.input_size)  # fail fast on bad data, decode once here
+    from tunelab.search.worker import artifacts_folder, image_record
+
+    trials_root = artifacts_folder(artifacts if artifacts is not None else runs.root)
     objective = functools.partial(
-        image_objective, data=str(data), base=base, store=str(runs.root.resolve()), study=name
+        image_objective, data=str(data), base=base, store=trials_root, study=name
     )
+    if cv is not None:
+        from tunelab.search.cv import check_folds, cv_objective
+
+        folds = check_folds(cv, _dataset(str(data), hp.input_size).labels)
+        objective = functools.partial(
+            cv_objective,
+            data=str(data),
+            base=base,
+            store=trials_root,
+            study=name,
+            folds=folds,
+        )
+    from tunelab.search.weights import KeepBestWeights
+
+    keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
     points = _starting_points(searched) if known_good else []
-    return tune(
+    result = tune(
         objective,
         searched,
         strategy=strategy,
@@ -201,7 +236,20 @@ def tune_images(
         resume=resume,
         max_resource=hp.epochs,
         initial_points=points if not resume else None,
+        callbacks=[keeper] if keeper is not None else None,
+        backend=backend,
+        ray=ray,
+        record=image_record(
+            objective,
+            data=str(data),
+            dataset=dataset,
+            artifacts=trials_root,
+            keep_weights=keep_weights,
+        ),
     )
+    if keeper is not None:
+        keeper.apply(result.study())  # also trials of earlier runs, or of other workers
+    return result
 
 
 def _starting_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ stopped early all the same, so a partial run never poses as a finished one.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -127,3 +128,21 @@ def rerun(objective: Callable[[dict[str, Any], Reporter], float], record: TrialR
     """Run one recorded trial again, alone: same parameters, same seed, no pruning."""
     reporter = Reporter(seed=record.seed or 0, trial_number=record.number)
     return objective(dict(record.params), reporter)
+
+
+class _ShortTrialFailures(logging.Filter):
+    """Optuna logs a failed trial with its traceback; a diverged trial is an outcome, not a
+    bug, so it gets Optuna's one line only. With ``all_errors`` (the CLI) every failed
+    trial does: the leaderboard shows its error, and a CLI never prints a traceback."""
+
+    all_errors = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and (self.all_errors or isinstance(error, Diverged)):
+            record.exc_info = None
+        return True
+
+
+SHORT_TRIAL_FAILURES = _ShortTrialFailures()
+logging.getLogger("optuna.study._optimize").addFilter(SHORT_TRIAL_FAILURES)

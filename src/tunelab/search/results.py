@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
-#: Why ``tune`` returned. "callback": a user callback called ``study.stop()``.
-STOP_REASONS = ("n_trials", "budget", "interrupted", "exhausted", "callback")
+#: Why ``tune`` returned. "callback": a user callback called ``study.stop()``;
+#: "no-workers": ``workers=0`` recorded the study for workers elsewhere and ran nothing.
+STOP_REASONS = ("n_trials", "budget", "interrupted", "exhausted", "callback", "no-workers")
 
 #: Trial statuses (user attribute ``status``) whose trial counts towards ``n_trials``:
 #: the objective ran to an end of its own. "interrupted" (Ctrl-C) and "abandoned" (the

@@ -1,10 +1,12 @@
 """Running trials: one optimize loop per process, and the worker processes around it.
 
-Each process (the caller's, or each of ``workers`` spawned ones) runs Optuna's
-``study.optimize`` with :class:`TrialRunner` as the objective. Between trials a gate
-decides whether to start another: it takes a ticket (so ``n_trials`` is exact across
-processes), checks the deadline, and does not start a trial that the time left cannot
-finish.
+Each process (the caller's, each of ``workers`` spawned ones, each Ray task, each
+``tunelab worker``) runs Optuna's ``study.optimize`` with :class:`TrialRunner` as the
+objective. Between trials a gate decides whether to start another: it checks the
+deadline, does not start a trial that the time left cannot finish, and counts the
+study's trials against ``n_trials`` (exact across processes and machines; see
+:mod:`tunelab.search.tickets`). When the rest of the count is held by trials running
+elsewhere, the process waits for them: one may die, and its retry must still run.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -28,8 +30,15 @@ from optuna.trial import TrialState
 from tunelab.search.pruners import create_pruner
 from tunelab.search.reporter import Diverged, Pruned, Reporter, trial_seed
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
-from tunelab.search.storage import fail_own_running, open_storage
+from tunelab.search.storage import (
+    STUDY_ATTR,
+    fail_own_running,
+    open_storage,
+    storage_url,
+    use_heartbeat,
+)
 from tunelab.search.strategies import SearchContext, create_sampler
+from tunelab.search.tickets import NoTrialLeft, count
 
 Objective = Callable[[dict[str, Any], Reporter], float]
 Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
@@ -104,41 +113,6 @@ def _fail(trial: optuna.Trial, status: str, message: str) -> None:
     trial.set_user_attr("error", message[:2000])
 
 
-class Tickets(Protocol):
-    def take(self) -> bool: ...
-
-
-@dataclass
-class LocalTickets:
-    """Trials this process may still start; None means no limit."""
-
-    left: int | None
-
-    def take(self) -> bool:
-        if self.left is None:
-            return True
-        if self.left <= 0:
-            return False
-        self.left -= 1
-        return True
-
-
-class SharedTickets:
-    """Trials all worker processes together may still start (negative: no limit)."""
-
-    def __init__(self, ctx: Any, left: int | None) -> None:
-        self.value = ctx.Value("q", -1 if left is None else left)
-
-    def take(self) -> bool:
-        with self.value.get_lock():
-            if self.value.value < 0:
-                return True
-            if self.value.value == 0:
-                return False
-            self.value.value -= 1
-            return True
-
-
 @dataclass
 class SessionPlan:
     """Everything one process needs to run its share of a study (picklable)."""
@@ -151,6 +125,10 @@ class SessionPlan:
     study_seed: int
     deadline: float | None
     callbacks: Sequence[Callback] = field(default_factory=tuple)
+    #: Counted trials the whole study may hold; None: no limit (a budget, or grid search).
+    n_trials: int | None = None
+    #: Optuna's log level in the caller, passed on to worker processes and Ray tasks.
+    optuna_verbosity: int = field(default_factory=optuna.logging.get_verbosity)
 
 
 def expected_duration(study: optuna.Study) -> float | None:
@@ -166,58 +144,113 @@ def expected_duration(study: optuna.Study) -> float | None:
 def run_session(
     study: optuna.Study,
     plan: SessionPlan,
-    tickets: Tickets,
     stop_requested: Callable[[], bool] = lambda: False,
 ) -> str:
     """Run trials in this process until a limit is reached; returns why it stopped."""
     reason: list[str] = []
 
-    def why_stop() -> str | None:
-        if stop_requested():
-            return "interrupted"
-        if plan.deadline is not None:
-            now, need = time.time(), expected_duration(study)
-            if now >= plan.deadline or (need is not None and now + need > plan.deadline):
-                return "budget"
-        if not tickets.take():
-            return "n_trials"
-        return None
-
     def gate(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        why = why_stop()
+        why = _why_stop(study, plan, stop_requested)
         if why is not None:
             reason.append(why)
             study.stop()
 
-    first = why_stop()
-    if first is not None:
-        return first
     runner = TrialRunner(
         plan.objective, plan.space, plan.study_seed, plan.deadline, plan.context.max_resource
     )
     try:
-        study.optimize(runner, catch=(Exception,), callbacks=[gate, *plan.callbacks])
+        while True:
+            reason.clear()
+            why = _why_stop(study, plan, stop_requested)
+            if why == "wait":
+                _wait_for_others(study)
+                continue
+            if why is not None:
+                return why
+            try:
+                study.optimize(runner, catch=(Exception,), callbacks=[gate, *plan.callbacks])
+            except NoTrialLeft:  # another process took the last trial a moment before us
+                continue
+            if reason and reason[0] == "wait":
+                continue
+            if reason:
+                return reason[0]
+            sampler = study.sampler
+            if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study):
+                return "exhausted"
+            return "callback"
     except KeyboardInterrupt:
         fail_own_running(study, None)
         return "interrupted"
-    if reason:
-        return reason[0]
-    sampler = study.sampler
-    if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study):
-        return "exhausted"
-    return "callback"
+
+
+def _why_stop(
+    study: optuna.Study, plan: SessionPlan, stop_requested: Callable[[], bool]
+) -> str | None:
+    """Why no trial should start now: a stop reason, "wait" (for trials elsewhere), or None."""
+    if stop_requested():
+        return "interrupted"
+    n_trials, deadline = _limits(study, plan)
+    if deadline is not None:
+        now, need = time.time(), expected_duration(study)
+        if now >= deadline or (need is not None and now + need > deadline):
+            return "budget"
+    if n_trials is not None:
+        counts = count(study.get_trials(deepcopy=False))
+        if counts.counted + counts.running >= n_trials:
+            # Trials running elsewhere hold the rest; if one dies, its retry needs a worker.
+            return "wait" if counts.running else "n_trials"
+    return None
+
+
+def _limits(study: optuna.Study, plan: SessionPlan) -> tuple[int | None, float | None]:
+    """The study's ``n_trials`` and deadline as last recorded: a ``tune(resume=True)``
+    elsewhere may have raised them while this process runs."""
+    recorded = study.user_attrs.get(STUDY_ATTR, {})
+    if not isinstance(recorded, dict) or "n_trials" not in recorded:
+        return plan.n_trials, plan.deadline
+    return recorded.get("n_trials"), recorded.get("deadline")
+
+
+#: Seconds between looks at the study while trials elsewhere hold the rest of the count.
+WAIT_POLL = 1.0
+
+
+def _wait_for_others(study: optuna.Study) -> None:
+    """Pause, then fail (and re-queue) the trials whose heartbeat stopped."""
+    time.sleep(WAIT_POLL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def load_study_for(url: str, study_name: str, plan: SessionPlan) -> optuna.Study:
+    """Open ``study_name`` in ``url`` from a worker, with the plan's sampler and pruner.
+
+    The storage beats as often as the study's creator recorded (see
+    :func:`tunelab.search.storage.use_heartbeat`).
+    """
+    optuna.logging.set_verbosity(plan.optuna_verbosity)
+    storage = open_storage(storage_url(url))
+    assert storage is not None
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=create_sampler(plan.strategy, plan.context),
+        pruner=create_pruner(plan.pruner, plan.context),
+    )
+    beat = study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
+    if isinstance(beat, dict):
+        use_heartbeat(storage, int(beat["interval"]), int(beat["grace"]))
+    return study
 
 
 # ---------------------------------------------------------------- worker processes
 
 
-def _limit_threads(workers: int) -> None:
-    """Split the machine's cores between the worker processes."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    threads = max(1, cores // workers)
+def limit_threads(threads: int) -> None:
+    """Make PyTorch (and the BLAS under NumPy) use ``threads`` threads in this process."""
+    threads = max(1, threads)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)  # read by torch when the objective imports it later
     torch = sys.modules.get("torch")  # already imported with the objective's module
@@ -230,21 +263,13 @@ def _worker_main(
     url: str,
     study_name: str,
     plan: SessionPlan,
-    tickets: SharedTickets,
     stop_event: Any,
     results: Any,
 ) -> None:
-    _limit_threads(plan.context.workers)
+    limit_threads(_cores() // plan.context.workers)
     try:
-        storage = open_storage(url)
-        assert storage is not None
-        study = optuna.load_study(
-            study_name=study_name,
-            storage=storage,
-            sampler=create_sampler(plan.strategy, plan.context),
-            pruner=create_pruner(plan.pruner, plan.context),
-        )
-        reason = run_session(study, plan, tickets, stop_event.is_set)
+        study = load_study_for(url, study_name, plan)
+        reason = run_session(study, plan, stop_event.is_set)
         results.put((index, reason, None))
     except KeyboardInterrupt:
         results.put((index, "interrupted", None))
@@ -252,7 +277,14 @@ def _worker_main(
         results.put((index, "error", f"{type(exc).__name__}: {exc}"))
 
 
-def run_workers(url: str, study_name: str, plan: SessionPlan, left: int | None) -> str:
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_workers(url: str, study_name: str, plan: SessionPlan) -> str:
     """Run ``plan.context.workers`` spawned processes on the study; returns why they stopped.
 
     Ctrl-C in the parent tells every worker to stop: each records its running trial as
@@ -260,17 +292,16 @@ def run_workers(url: str, study_name: str, plan: SessionPlan, left: int | None) 
     """
     workers = plan.context.workers
     ctx = multiprocessing.get_context("spawn")
-    tickets = SharedTickets(ctx, left)
     stop_event = ctx.Event()
     results = ctx.Queue()
     processes = []
     for index in range(workers):
         # Each worker samples from its own stream, or they would all propose the same points.
-        seed = _worker_seed(plan.context.seed, index)
+        seed = worker_seed(plan.context.seed, index)
         worker_plan = replace(plan, context=replace(plan.context, seed=seed))
         process = ctx.Process(
             target=_worker_main,
-            args=(index, url, study_name, worker_plan, tickets, stop_event, results),
+            args=(index, url, study_name, worker_plan, stop_event, results),
             name=f"tunelab-worker-{index}",
         )
         process.start()
@@ -282,22 +313,44 @@ def run_workers(url: str, study_name: str, plan: SessionPlan, left: int | None) 
     except KeyboardInterrupt:
         interrupted = True
         _stop_workers(processes, stop_event)
-    reasons: dict[int, str] = {}
-    errors: list[str] = []
-    while len(reasons) < workers:
+    return combine_reasons(list(_drain(results, processes)), workers, interrupted)
+
+
+def _drain(results: Any, processes: list[Any]) -> Iterator[tuple[int, str, str | None]]:
+    """What each worker reported; one that died before reporting gets an error."""
+    reported: set[int] = set()
+    while len(reported) < len(processes):
         try:
             index, reason, error = results.get(timeout=1.0)
         except Exception:  # queue.Empty: a worker died before reporting
             break
-        reasons[index] = reason
-        if error:
-            errors.append(f"worker {index}: {error}")
+        reported.add(index)
+        yield index, reason, error
     for index, process in enumerate(processes):
-        if index not in reasons:
-            errors.append(
-                f"worker {index} exited with code {process.exitcode} before reporting; is the "
-                f"objective importable from a module (not defined in an interactive session)?"
+        if index not in reported:
+            yield (
+                index,
+                "error",
+                (
+                    f"exited with code {process.exitcode} before reporting; is the "
+                    f"objective importable from a module (not defined in an interactive session)?"
+                ),
             )
+
+
+def combine_reasons(
+    reports: Sequence[tuple[Any, str, str | None]], workers: int, interrupted: bool = False
+) -> str:
+    """One stop reason for several workers' ``(who, reason, error)`` reports.
+
+    Raises when every worker failed; warns for each that failed while others ran.
+    """
+    reasons: dict[Any, str] = {}
+    errors: list[str] = []
+    for who, reason, error in reports:
+        reasons[who] = reason
+        if error:
+            errors.append(f"worker {who}: {error}")
     if errors and len(errors) >= workers:
         raise RuntimeError("every worker process failed: " + "; ".join(errors))
     for error in errors:
@@ -325,7 +378,7 @@ def _stop_workers(processes: list[Any], stop_event: Any) -> None:
             process.join()
 
 
-def _worker_seed(seed: int, index: int) -> int:
+def worker_seed(seed: int, index: int) -> int:
     import numpy as np
 
     return int(np.random.SeedSequence([seed, 1 + index]).generate_state(1)[0])

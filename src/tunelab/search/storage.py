@@ -1,13 +1,21 @@
 """Where a study lives: storage URLs, creating or resuming a study, recovering dead trials.
 
-A study in ``sqlite:///path/to/study.db`` persists, resumes and opens with Optuna's own
-API (``optuna.load_study(study_name=..., storage=...)``). Without a storage a study lives
-in memory and ends with the process.
+A study in ``sqlite:///path/to/study.db`` or ``postgresql://user@host/db`` persists,
+resumes and opens with Optuna's own API (``optuna.load_study(study_name=...,
+storage=...)``). PostgreSQL (through psycopg 3) is what several machines share to tune
+one study. Without a storage a study lives in memory and ends with the process.
+
+Each running trial sends a heartbeat; a trial silent for longer than the grace period
+(its process was killed, its machine lost) is marked failed and queued once more, by
+whichever process of the study looks next. ``$TUNELAB_HEARTBEAT_GRACE`` sets the grace
+period in seconds (default 60); the study records the value its creator used, and every
+worker that joins it uses the same.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
 import time
@@ -22,18 +30,21 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import TunelabError, did_you_mean
-from tunelab.search.results import COUNTED_STATUSES
+from tunelab.search.tickets import STUDY_ATTR, TicketedStorage, count
 
 #: Seconds between heartbeats of a running trial, and how long a silent trial lives on.
 #: A trial whose process died is marked failed (and re-queued once) after the grace period;
 #: generous, because a heartbeat thread can stall while SQLite waits for a lock.
 HEARTBEAT_INTERVAL = 10
 GRACE_PERIOD = 60
+#: Environment variable overriding :data:`GRACE_PERIOD` (whole seconds, at least 2).
+GRACE_ENV = "TUNELAB_HEARTBEAT_GRACE"
 #: Seconds a process waits for SQLite's write lock before "database is locked".
 SQLITE_TIMEOUT = 30
+#: Seconds to wait for a PostgreSQL server to answer before giving up.
+CONNECT_TIMEOUT = 10
 
-#: Study user attribute holding tunelab's own settings (seed, space, direction).
-STUDY_ATTR = "tunelab"
+__all__ = ["STUDY_ATTR"]  # re-exported: the study attribute's name lives in tickets.py
 
 
 def storage_url(storage: str | os.PathLike[str] | None) -> str | None:
@@ -41,6 +52,8 @@ def storage_url(storage: str | os.PathLike[str] | None) -> str | None:
     if storage is None:
         return None
     text = os.fspath(storage)
+    if text.startswith("postgres://"):  # the scheme Heroku and others print; SQLAlchemy wants
+        text = "postgresql://" + text.removeprefix("postgres://")
     if "://" not in text:
         path = Path(text).expanduser().resolve()
         if path.is_dir():
@@ -72,6 +85,50 @@ def temporary_sqlite() -> str:
     return f"sqlite:///{Path(folder) / 'study.db'}"
 
 
+def display_url(url: str | None) -> str:
+    """``url`` fit to print: a password in it is replaced by ``***``."""
+    if url is None:
+        return "memory"
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: hide everything before the host
+        return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+def heartbeat_settings() -> tuple[int, int]:
+    """``(interval, grace)`` in seconds: the grace period from ``$TUNELAB_HEARTBEAT_GRACE``.
+
+    The interval is a sixth of the grace period (at most 10 s), so a trial misses several
+    heartbeats before it is declared dead.
+    """
+    text = os.environ.get(GRACE_ENV)
+    grace = GRACE_PERIOD
+    if text is not None and text.strip():
+        try:
+            grace = int(text)
+        except ValueError:
+            grace = 0
+        if grace < 2:
+            raise TunelabError(
+                f"{GRACE_ENV} must be a whole number of seconds >= 2 (got {text!r}); the "
+                f"default is {GRACE_PERIOD}. Unset it, or set e.g. {GRACE_ENV}=60."
+            )
+    return max(1, min(HEARTBEAT_INTERVAL, grace // 6)), grace
+
+
+def use_heartbeat(storage: optuna.storages.BaseStorage | None, interval: int, grace: int) -> None:
+    """Make ``storage`` beat every ``interval`` s and call a trial dead after ``grace`` s.
+
+    Workers adopt the values their study was created with, so that no process declares
+    dead a trial that beats more slowly than it expects.
+    """
+    if isinstance(storage, RDBStorage):
+        storage.heartbeat_interval = interval
+        storage.grace_period = grace
+
+
 def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     """The Optuna storage for ``url``: None means in memory."""
     if url is None:
@@ -79,26 +136,38 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT}
+    elif url.startswith("postgresql"):
+        # Without a timeout a firewalled host hangs the command; pre-ping replaces
+        # connections the server closed while a long trial ran.
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+        kwargs["pool_pre_ping"] = True
+    interval, grace = heartbeat_settings()
     with warnings.catch_warnings():
         # The heartbeat is marked experimental in Optuna; it is what lets a dead worker's
         # trial be noticed and retried, so we use it deliberately.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
-            return RDBStorage(
+            return TicketedStorage(
                 url,
                 engine_kwargs=kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL,
-                grace_period=GRACE_PERIOD,
+                heartbeat_interval=interval,
+                grace_period=grace,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
         except (ImportError, ValueError, SQLAlchemyError) as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if url.startswith("postgres") and "import" in detail.lower():
-                detail = "the PostgreSQL driver is missing; pip install 'tunelab[postgres]'"
             raise TunelabError(
-                f"cannot open storage {url!r}: {detail}. Use a URL such as "
-                f"sqlite:///study.db or postgresql://user@host/db."
-            ) from exc
+                f"cannot open storage {display_url(url)!r}: {_reason(exc, url)}. Use a URL "
+                f"such as sqlite:///study.db or postgresql://user@host:5432/db."
+            ) from None
+
+
+def _reason(exc: Exception, url: str) -> str:
+    """The useful part of a driver's error, on one line."""
+    if url.startswith("postgres") and isinstance(exc, ImportError):
+        return "the PostgreSQL driver is missing; pip install 'tunelab[postgres]'"
+    cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return "; ".join(lines[:2]).rstrip(".") if lines else type(exc).__name__
 
 
 def study_names(storage: optuna.storages.BaseStorage | None) -> list[str]:
@@ -109,12 +178,13 @@ def choose_study_name(
     study_name: str | None, existing: list[str], *, resume: bool, url: str | None
 ) -> str:
     """The study to create or resume; errors say what exists and what to pass instead."""
+    shown = display_url(url)
     if study_name is None and resume:
         if len(existing) == 1:
             return existing[0]
         listed = ", ".join(existing) or "none"
         raise TunelabError(
-            f"resume needs a study name: the storage {url} holds {len(existing)} studies "
+            f"resume needs a study name: the storage {shown} holds {len(existing)} studies "
             f"({listed}). Pass study_name (--study-name)."
         )
     if study_name is None:
@@ -127,13 +197,13 @@ def choose_study_name(
             )
         listed = ", ".join(existing) or "none"
         raise TunelabError(
-            f"no study named {study_name!r} to resume in {url}."
+            f"no study named {study_name!r} to resume in {shown}."
             f"{did_you_mean(study_name, existing)} Studies there: {listed}. "
             f"Drop resume to start it."
         )
     if not resume and study_name in existing:
         raise TunelabError(
-            f"a study named {study_name!r} already exists in {url}. Pass resume=True "
+            f"a study named {study_name!r} already exists in {shown}. Pass resume=True "
             f"(--resume) to continue it, or choose a new study name."
         )
     return study_name
@@ -169,10 +239,7 @@ def create_or_load(
 
 def counted_trials(trials: Iterable[optuna.trial.FrozenTrial]) -> int:
     """Trials that count towards ``n_trials``: those whose objective ran to an end."""
-    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return sum(
-        1 for t in trials if t.state in finished and t.user_attrs.get("status") in COUNTED_STATUSES
-    )
+    return count(trials).counted
 
 
 def _process_alive(pid: int) -> bool:
@@ -197,11 +264,14 @@ def fail_trial(
     storage.set_trial_state_values(trial_id, TrialState.FAIL)
 
 
-def recover(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> int:
+def recover(
+    study: optuna.Study, storage: optuna.storages.BaseStorage | None, room: int | None = None
+) -> int:
     """Before resuming: fail trials whose process on this host died, re-queue lost trials.
 
     A trial cut off by Ctrl-C (status interrupted) or by its process dying (abandoned) is
-    queued once more with the same parameters, so resuming picks up where the run stopped.
+    queued once more with the same parameters, so resuming picks up where the run stopped;
+    at most ``room`` of them (the trials ``n_trials`` still allows; None: no limit).
     Returns the number re-queued.
     """
     if storage is None:
@@ -221,6 +291,8 @@ def recover(study: optuna.Study, storage: optuna.storages.BaseStorage | None) ->
             "interrupted",
             "abandoned",
         )
+        if room is not None and queued >= room:
+            break
         if lost and trial.number not in retried and "retry_of" not in trial.user_attrs:
             study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
             queued += 1

@@ -1,0 +1,95 @@
+"""`tunelab serve`: the web app (data sets, train, runs, sweep and tune) in a browser."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import typer
+
+from tunelab.errors import TunelabError
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_token(host: str, token: str | None) -> tuple[str | None, bool]:
+    """``(token, generated)``: any address but loopback needs a token; make one if none given."""
+    if token is not None or is_loopback(host):
+        return token, False
+    from tunelab.web.security import new_token
+
+    return new_token(), True
+
+
+def serve_command(
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to bind. Anything but 127.0.0.1/localhost requires a token.",
+    ),
+    port: int = typer.Option(8000, "--port", help="Port to listen on (1 to 65535)."),
+    data_roots: list[Path] = typer.Option(
+        [],
+        "--data-root",
+        help="A folder the app may read data sets from (repeat for several; default: .).",
+        show_default=False,
+    ),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="The run store (default ./tunelab-runs or $TUNELAB_RUNS)."
+    ),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        help="Require this token on every request (generated when binding beyond loopback).",
+        show_default=False,
+    ),
+) -> None:
+    """Serve the web app: choose data, train from a form, watch curves, compare runs, tune.
+
+    One job (training, sweep or tune) runs at a time, in the background.
+    """
+    if not 1 <= port <= 65535:
+        raise TunelabError(
+            f"invalid --port {port}: allowed 1 to 65535. Use a free port, e.g. --port 8000."
+        )
+    try:
+        import uvicorn
+
+        from tunelab.web.app import create_app
+    except ImportError as err:
+        raise TunelabError(
+            f"the web app needs {err.name or 'fastapi and uvicorn'}, which is not installed. "
+            "Install it with: pip install 'tunelab[web]'."
+        ) from None
+    token, generated = resolve_token(host, token)
+    roots = data_roots or [Path(".")]
+    app = create_app(data_roots=roots, runs_dir=runs_dir, token=token)
+    settings = app.state.settings
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{port}/"
+    if token is not None:
+        address += f"?token={token}"
+    typer.echo(f"tunelab web app: {address}")
+    typer.echo(f"data roots: {', '.join(str(root) for root in settings.data_roots)}")
+    typer.echo(f"run store: {settings.runs_dir}")
+    if generated:
+        typer.echo(
+            f"token (generated; needed because {host} is not loopback): {token}\n"
+            "send it as 'Authorization: Bearer <token>' or ?token=<token>."
+        )
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as err:  # e.g. the port is taken
+        raise TunelabError(
+            f"cannot listen on {host}:{port} ({err.strerror or err}). Choose another "
+            "--port, or stop the program using it."
+        ) from None

@@ -1,0 +1,65 @@
+"""What `tunelab tune` and `tunelab tune-report` print after the trials: the leaderboard
+with 95 % intervals, the noise warning, the knob importances and where the report is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tunelab.cli.console import console, fmt
+
+
+def show_outputs(outputs: Any, top: int = 10) -> None:
+    """Print a :class:`tunelab.search.report.StudyOutputs` for a terminal."""
+    show_leaderboard(outputs.study_name, outputs.rows, top)
+    if outputs.noise_warning:
+        console.print(f"[yellow]warning:[/yellow] {outputs.noise_warning}")
+    show_importances(outputs.importances)
+    if outputs.report is not None:
+        console.print(f"report written to {outputs.report}")
+
+
+def show_leaderboard(study_name: str, rows: list[Any], top: int = 10) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"leaderboard: {study_name}")
+    for column in ("trial", "val accuracy", "95% interval", "status", "seconds", "knobs"):
+        table.add_column(column)
+    for row in rows[:top]:
+        interval = "-" if row.low is None else f"{row.low:.3f} to {row.high:.3f} (n={row.n_val})"
+        knobs = ", ".join(f"{k}={fmt(v, 4)}" for k, v in row.params.items())
+        table.add_row(
+            str(row.number), fmt(row.value), interval, row.status, fmt(row.duration, 1), knobs
+        )
+    console.print(table)
+
+
+def show_importances(importances: Any) -> None:
+    if importances.values:
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in importances.values.items())
+        console.print(
+            f"knob importances ({importances.evaluator}, {importances.n_trials} complete "
+            f"trials): {parts}"
+        )
+    if importances.note:
+        console.print(f"knob importances: {importances.note}")
+
+
+def retrain(result: Any, data: str, hp: Any, runs_dir: Any, quiet: bool) -> str | None:
+    """`--retrain-best`: the best knobs trained on all labelled images; the run's name."""
+    from tunelab.search.retrain import best_epoch, retrain_best
+
+    best = next((t for t in result.trials if t.number == result.best_trial_number), None)
+    if best is None:
+        if not quiet:
+            console.print("no trial completed, so --retrain-best has nothing to retrain.")
+        return None
+    if not quiet:
+        epochs = best_epoch(best) or hp.epochs
+        console.print(
+            f"retraining trial {best.number}'s knobs on all labelled images "
+            f"for {epochs} epochs (its best epoch)..."
+        )
+    run = retrain_best(result, data, hp, store=runs_dir)
+    if not quiet:
+        console.print(f"retrained model stored as run {run.name}")
+    return str(run.name)

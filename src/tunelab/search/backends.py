@@ -1,0 +1,130 @@
+"""Where trials run: this machine's processes, or Ray tasks on a cluster. Made by name.
+
+Every backend runs the same worker loop (:func:`tunelab.search.session.run_session`)
+against the study's storage; they differ only in where the loops run:
+
+- ``local``: in this process, or in ``workers`` spawned processes on this machine;
+- ``ray``: as Ray tasks, each holding one trial's resources (``cpus_per_trial``,
+  ``gpus_per_trial``), on a local Ray instance or a cluster (``ray start --head``).
+
+``tunelab worker`` on another machine runs the loop too: backends and workers mix freely
+on one study.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from tunelab.errors import TunelabError, unknown_choice
+
+if TYPE_CHECKING:
+    import optuna
+
+    from tunelab.search.session import SessionPlan
+
+#: Backend name -> what it does.
+BACKENDS = {
+    "local": "trials in this process, or in --workers processes on this machine",
+    "ray": "trials as Ray tasks with per-trial resources, on a local instance or a cluster",
+}
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the Ray cluster is, and what each trial holds while it runs.
+
+    ``address``: None starts a local Ray instance (on this machine's cores) for the run;
+    ``"auto"`` joins the cluster that ``ray start`` made on this machine; ``"HOST:PORT"``
+    (e.g. ``"10.0.0.5:6379"``) or ``"ray://HOST:10001"`` joins a remote one.
+    """
+
+    address: str | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+
+    def check(self) -> None:
+        for what, value, allow_zero in (
+            ("cpus_per_trial", self.cpus_per_trial, False),
+            ("gpus_per_trial", self.gpus_per_trial, True),
+        ):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if (
+                not number
+                or not math.isfinite(value)
+                or value < 0
+                or (value == 0 and not allow_zero)
+            ):
+                raise TunelabError(
+                    f"{what} must be a number {'>=' if allow_zero else '>'} 0 (got {value!r}); "
+                    f"fractions share a device, e.g. 0.5 runs two trials per GPU."
+                )
+        if self.address is not None and (
+            not isinstance(self.address, str) or not self.address.strip()
+        ):
+            raise TunelabError(
+                f"ray address must be 'auto', HOST:PORT or ray://HOST:PORT (got "
+                f"{self.address!r}); leave it out to start a local Ray instance."
+            )
+
+
+class Runner(Protocol):
+    """Runs a study's trials somewhere; made by :func:`prepare`."""
+
+    @property
+    def in_processes(self) -> bool:
+        """Whether the objective travels to other processes (so it must pickle)."""
+        ...
+
+    def check_storage(self, url: str | None) -> None:
+        """Fail early when the trials' processes could not reach ``url``."""
+        ...
+
+    def run(self, study: optuna.Study, url: str | None, plan: SessionPlan) -> str:
+        """Run trials until the plan's limits; returns the stop reason."""
+        ...
+
+
+class LocalRunner:
+    """Trials in this process (``workers == 1``), in spawned processes, or none (0)."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = 1 if workers is None else workers
+
+    @property
+    def in_processes(self) -> bool:
+        return self.workers > 1
+
+    def check_storage(self, url: str | None) -> None:
+        pass
+
+    def run(self, study: optuna.Study, url: str | None, plan: SessionPlan) -> str:
+        from tunelab.search.session import run_session, run_workers
+
+        if self.workers == 0:
+            return "no-workers"
+        if self.workers > 1:
+            assert url is not None
+            return run_workers(url, study.study_name, plan)
+        return run_session(study, plan)
+
+
+def prepare(backend: str, ray: RayOptions | None, workers: int | None) -> Runner:
+    """The runner for ``backend``; options are checked before any study is touched."""
+    if backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
+    if backend == "local":
+        if ray is not None:
+            raise TunelabError(
+                "Ray options (ray address, cpus/gpus per trial) apply to backend 'ray' only "
+                "(got backend 'local'). Pass backend='ray' (--backend ray), or drop them."
+            )
+        return LocalRunner(workers)
+    options = ray or RayOptions()
+    options.check()
+    if workers == 0:  # nothing runs here, so no cluster is needed
+        return LocalRunner(0)
+    from tunelab.search.ray_backend import RayRunner
+
+    return RayRunner(options, workers)

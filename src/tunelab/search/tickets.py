@@ -1,0 +1,131 @@
+"""How many trials a study may still start, exact across processes and machines.
+
+``n_trials`` counts the whole study, however many processes (local workers, Ray tasks,
+``tunelab worker`` on other machines) run its trials. A trial *holds a ticket* while it
+is waiting (queued), running, or finished with a counted status (see
+:data:`~tunelab.search.results.COUNTED_STATUSES`). A trial cut off by Ctrl-C or by a
+dead process gives its ticket back; the heartbeat's retry of a dead trial takes it over.
+
+Two checks keep the count exact:
+
+- before asking for a trial, each process counts holders (:func:`count`): with
+  ``counted + running >= n_trials`` it starts nothing (and waits while trials elsewhere
+  may still fail and need a retry);
+- :class:`TicketedStorage` creates a new trial only while ``holders <= n_trials``,
+  counting inside the transaction that inserts it. Optuna serialises trial creation per
+  study (a row lock on PostgreSQL, the write lock on SQLite), so two processes that pass
+  the first check at the same moment cannot both get the last ticket: the second sees the
+  first's trial and gets :class:`NoTrialLeft` instead of a trial beyond the count.
+
+The limit is read from the study's own record (user attribute ``tunelab``, key
+``n_trials``), so every process enforces the latest one, whichever started it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+
+from tunelab.search.results import COUNTED_STATUSES
+
+#: Study user attribute holding tunelab's own settings (seed, space, limits, ...).
+STUDY_ATTR = "tunelab"
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
+
+
+class NoTrialLeft(Exception):
+    """Raised by :class:`TicketedStorage` instead of creating a trial beyond ``n_trials``."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A study's trials by what they mean for ``n_trials``."""
+
+    counted: int
+    running: int
+    waiting: int
+
+    @property
+    def holders(self) -> int:
+        return self.counted + self.running + self.waiting
+
+
+def is_counted(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether ``trial`` counts towards ``n_trials``: its objective ran to an end."""
+    return trial.state in _FINISHED and trial.user_attrs.get("status") in COUNTED_STATUSES
+
+
+def count(trials: Iterable[optuna.trial.FrozenTrial]) -> Counts:
+    counted = running = waiting = 0
+    for trial in trials:
+        if trial.state == TrialState.RUNNING:
+            running += 1
+        elif trial.state == TrialState.WAITING:
+            waiting += 1
+        elif is_counted(trial):
+            counted += 1
+    return Counts(counted, running, waiting)
+
+
+class TicketedStorage(RDBStorage):
+    """Optuna's RDB storage that refuses to create a trial beyond the study's ``n_trials``.
+
+    Only fresh trials (``study.ask()`` with nothing queued) are checked: queued trials
+    (known-good starts, retries of dead trials) were counted when they were queued.
+    """
+
+    def _get_prepared_new_trial(
+        self, study_id: int, template_trial: optuna.trial.FrozenTrial | None, session: Any
+    ) -> Any:
+        trial = super()._get_prepared_new_trial(study_id, template_trial, session)
+        if template_trial is None:
+            limit = _limit(session, study_id)
+            # Counted after the insert, inside its transaction: see the module doc.
+            if limit is not None and _holders(session, study_id) > limit:
+                raise NoTrialLeft(f"the study's {limit} trials are all taken")
+        return trial
+
+
+def _limit(session: Any, study_id: int) -> int | None:
+    from optuna.storages._rdb import models
+
+    attr = (
+        session.query(models.StudyUserAttributeModel.value_json)
+        .filter(models.StudyUserAttributeModel.study_id == study_id)
+        .filter(models.StudyUserAttributeModel.key == STUDY_ATTR)
+        .scalar()
+    )
+    if attr is None:
+        return None
+    limit = json.loads(attr).get("n_trials")
+    return limit if isinstance(limit, int) else None
+
+
+def _holders(session: Any, study_id: int) -> int:
+    from optuna.storages._rdb import models
+    from sqlalchemy import func
+
+    trials = models.TrialModel
+    attrs = models.TrialUserAttributeModel
+    active = (
+        session.query(func.count(trials.trial_id))
+        .filter(trials.study_id == study_id, trials.state.in_(_ACTIVE))
+        .scalar()
+    )
+    counted = (
+        session.query(func.count(trials.trial_id))
+        .join(attrs, attrs.trial_id == trials.trial_id)
+        .filter(trials.study_id == study_id, trials.state.in_(_FINISHED))
+        .filter(attrs.key == "status")
+        .filter(attrs.value_json.in_([json.dumps(status) for status in COUNTED_STATUSES]))
+        .scalar()
+    )
+    return int(active) + int(counted)

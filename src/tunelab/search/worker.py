@@ -1,0 +1,256 @@
+"""Join a study from any machine and run its trials until its count or budget is used up.
+
+:func:`tunelab.search.tune` records with the study what a worker needs: the space, the
+strategy and pruner, ``n_trials``, the deadline of its budget and the heartbeat
+settings (study user attribute ``tunelab``). A worker reads them and runs the same loop
+as the process that created the study, sharing the count exactly (see
+:mod:`tunelab.search.tickets`)::
+
+    # on machine A: create the study (workers=0: run nothing here, or run trials too)
+    tune(objective, space, n_trials=100, storage="postgresql://tuner@db/studies",
+         study_name="cnn", workers=0)
+    # on machines B, C, ...: each runs trials until the study holds 100
+    join(objective, storage="postgresql://tuner@db/studies", study_name="cnn")
+
+A worker killed mid-trial loses that trial only: after the heartbeat's grace period the
+next worker to look marks it failed and queues it once more.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from tunelab.errors import TunelabError, did_you_mean
+from tunelab.search import storage as stores
+from tunelab.search.pruners import resolve_pruner
+from tunelab.search.results import TuneResult, build_result
+from tunelab.search.session import Callback, Objective, SessionPlan, load_study_for, run_session
+from tunelab.search.space import space_from_dict
+from tunelab.search.strategies import SearchContext
+
+
+def study_settings(storage: str, study_name: str) -> dict[str, Any]:
+    """What tunelab recorded with ``study_name``; one-line errors when it cannot join it."""
+    url = stores.storage_url(storage)
+    assert url is not None
+    store = stores.open_storage(url)
+    assert store is not None
+    existing = stores.study_names(store)
+    if study_name not in existing:
+        listed = ", ".join(existing) or "none"
+        raise TunelabError(
+            f"no study named {study_name!r} in {stores.display_url(url)}."
+            f"{did_you_mean(study_name, existing)} Studies there: {listed}. Create it first "
+            f"with `tunelab tune DATA --storage URL --study {study_name}` (add --workers 0 to "
+            f"run no trial there)."
+        )
+    study = optuna.load_study(study_name=study_name, storage=store)
+    settings = study.user_attrs.get(stores.STUDY_ATTR)
+    if not isinstance(settings, Mapping) or "space" not in settings or "strategy" not in settings:
+        raise TunelabError(
+            f"study {study_name!r} in {stores.display_url(url)} was not created by tunelab's "
+            f"tune (it records no search space), so a worker cannot join it. Create one with "
+            f"`tunelab tune ... --storage URL --study NAME`."
+        )
+    return dict(settings)
+
+
+def join(
+    objective: Objective,
+    *,
+    storage: str,
+    study_name: str,
+    callbacks: Sequence[Callback] | None = None,
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> TuneResult:
+    """Run trials of the existing study ``study_name`` here until its limits are reached.
+
+    The space, strategy, pruner, ``n_trials`` and budget are the study's (as its last
+    :func:`~tunelab.search.tune` call recorded them); ``objective`` must be the one that
+    study tunes. Returns the whole study's :class:`TuneResult` as this worker left it;
+    its ``stopped_reason`` is this worker's.
+    """
+    started = time.time()
+    settings = study_settings(storage, study_name)
+    url = stores.storage_url(storage)
+    assert url is not None
+    plan = plan_from_settings(settings, objective, callbacks)
+    study = load_study_for(url, study_name, plan)
+    reason = run_session(study, plan, stop_requested)
+    return build_result(
+        study,
+        storage=url,
+        stopped_reason=reason,
+        elapsed_seconds=time.time() - started,
+        strategy=plan.strategy,
+        pruner=resolve_pruner(plan.pruner, plan.context),
+    )
+
+
+def plan_from_settings(
+    settings: Mapping[str, Any],
+    objective: Objective,
+    callbacks: Sequence[Callback] | None = None,
+) -> SessionPlan:
+    """The session plan a worker runs, rebuilt from the study's record."""
+    space = space_from_dict(settings["space"])
+    study_seed = int(settings.get("seed", 0))
+    context = SearchContext(
+        space=space,
+        seed=_own_seed(study_seed),
+        n_trials=settings.get("n_trials"),
+        budget_seconds=settings.get("budget_seconds"),
+        max_resource=settings.get("max_resource"),
+    )
+    return SessionPlan(
+        objective=objective,
+        space=space,
+        strategy=settings["strategy"],
+        pruner=settings.get("pruner", "auto"),
+        context=context,
+        study_seed=study_seed,
+        deadline=settings.get("deadline"),
+        callbacks=tuple(callbacks or ()),
+        n_trials=settings.get("n_trials"),
+    )
+
+
+def _own_seed(study_seed: int) -> int:
+    """A sampler seed no other worker shares: workers that sampled alike would repeat points."""
+    host = zlib.crc32(socket.gethostname().encode())
+    entropy = [study_seed, host, os.getpid(), time.time_ns() & 0xFFFF_FFFF]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+# ---------------------------------------------------------------- tunelab's own trainer
+
+
+def artifacts_folder(path: str | os.PathLike[str]) -> str:
+    """The folder that trial runs go to, made if missing: one path every worker can reach."""
+    folder = Path(path).expanduser().resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TunelabError(
+            f"cannot create the artifacts folder {os.fspath(path)!r}: {exc.strerror or exc}. "
+            f"Give a folder this machine can write, e.g. a shared mount such as /mnt/runs."
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise TunelabError(
+            f"the artifacts folder {folder} is not writable here. Give a folder this machine "
+            f"can write (every worker writes its trials' run folders there)."
+        )
+    return str(folder)
+
+
+def image_record(
+    objective: functools.partial[float],
+    *,
+    data: str,
+    dataset: Any,
+    artifacts: str,
+    keep_weights: int | None,
+) -> dict[str, Any]:
+    """What ``tunelab worker`` needs to train this study's trials on another machine.
+
+    The objective is recorded as its function's import path and its keyword arguments
+    (minus the data path and the artifacts folder, which are the worker's own), so a
+    worker trains exactly as the creating process does.
+    """
+    func = objective.func
+    keywords = {k: v for k, v in objective.keywords.items() if k not in ("data", "store")}
+    return {
+        "images": {
+            "objective": f"{func.__module__}:{func.__qualname__}",
+            "keywords": json.loads(json.dumps(keywords, default=str)),
+            "data": data,
+            "classes": [str(name) for name in dataset.class_names],
+            "size": len(dataset.labels),
+            "artifacts": artifacts,
+            "keep_weights": keep_weights,
+        }
+    }
+
+
+def join_images(
+    data: str | os.PathLike[str],
+    *,
+    storage: str,
+    study_name: str,
+    artifacts: str | os.PathLike[str] | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> TuneResult:
+    """Join a study made by :func:`~tunelab.search.images.tune_images` (``tunelab tune``).
+
+    ``data`` is this machine's path to the study's data set (same images, same classes);
+    ``artifacts`` is where trial runs go, by default the folder the study recorded.
+    ``callbacks`` run after each trial this worker finishes.
+    """
+    from tunelab.knobs import Hyperparameters
+    from tunelab.search.images import _dataset
+
+    settings = study_settings(storage, study_name)
+    record = settings.get("images")
+    if not isinstance(record, Mapping) or ":" not in str(record.get("objective", "")):
+        raise TunelabError(
+            f"study {study_name!r} was not made by `tunelab tune` on images, so `tunelab "
+            f"worker` cannot train its trials. From Python, join it with "
+            f"tunelab.search.worker.join(objective, storage=..., study_name=...)."
+        )
+    module, _, name = str(record["objective"]).partition(":")
+    if module != "tunelab" and not module.startswith("tunelab."):
+        raise TunelabError(
+            f"study {study_name!r} records the objective {record['objective']!r}, which is not "
+            f"tunelab's; `tunelab worker` runs only tunelab's own objectives."
+        )
+    func = getattr(import_module(module), name)
+    source = "digits" if os.fspath(data) == "digits" else str(Path(data).resolve())
+    keywords = dict(record.get("keywords", {}))
+    hp = Hyperparameters.parse(keywords.get("base", {}))
+    dataset = _dataset(source, hp.input_size)
+    _check_same_data(dataset, record, source, study_name)
+    root = artifacts_folder(artifacts if artifacts is not None else record["artifacts"])
+    objective = functools.partial(func, data=source, store=root, **keywords)
+    callbacks = list(callbacks or ())
+    keep = record.get("keep_weights")
+    if isinstance(keep, int):
+        from tunelab.search.weights import KeepBestWeights
+
+        callbacks.append(KeepBestWeights(root, keep))
+    return join(
+        objective,
+        storage=storage,
+        study_name=study_name,
+        callbacks=callbacks,
+        stop_requested=stop_requested,
+    )
+
+
+def _check_same_data(dataset: Any, record: Mapping[str, Any], source: str, study: str) -> None:
+    classes = [str(name) for name in dataset.class_names]
+    if classes == record.get("classes") and len(dataset.labels) == record.get("size"):
+        return
+    raise TunelabError(
+        f"{source} holds {len(dataset.labels)} images in classes {_few(classes)}, but study "
+        f"{study!r} tunes on {record.get('size')} images in classes "
+        f"{_few(record.get('classes') or [])} ({record.get('data')}). Give every worker the "
+        f"same data set: a copy, or one shared folder."
+    )
+
+
+def _few(names: Sequence[str], shown: int = 5) -> str:
+    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

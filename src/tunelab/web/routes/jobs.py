@@ -1,0 +1,140 @@
+"""Jobs: start a training run, follow any job (server-sent events), stop it.
+
+Sweeps and tunes start from :mod:`tunelab.web.routes.search`; they are jobs like this one.
+One job runs at a time: a second start gets 409 until the first ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from tunelab.runs.store import check_name
+from tunelab.web import forms
+from tunelab.web.datasets import resolve_data
+from tunelab.web.jobs import Job
+from tunelab.web.routes.deps import jobs_of, settings_of
+from tunelab.web.security import WebError
+
+router = APIRouter(tags=["jobs"])
+KEEP_ALIVE_SECONDS = 15.0
+POLL_SECONDS = 0.2
+
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: str = Field(..., max_length=4096)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = Field(None, max_length=120)
+
+
+def checked_knobs(values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values if they are valid knobs, else a 422 naming every bad field."""
+    hp, errors = forms.validate(values)
+    if hp is None:
+        raise KnobsRefused(errors)
+    return values
+
+
+class KnobsRefused(WebError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(422, next(iter(errors.values())))
+        self.errors = errors
+
+
+@router.post("/train", status_code=202)
+def start_train(request: Request, body: TrainRequest) -> Any:
+    from tunelab.web.tasks import train_task
+
+    settings = settings_of(request)
+    data = resolve_data(settings, body.data)
+    try:
+        values = checked_knobs(body.hyperparameters)
+    except KnobsRefused as refused:
+        return JSONResponse({"error": refused.message, "errors": refused.errors}, 422)
+    if body.name is not None:
+        check_name(body.name)
+        if (settings.runs_dir / body.name).exists():
+            raise WebError(
+                409,
+                f"a run named {body.name!r} already exists. Choose another name, or leave the "
+                "name empty for a generated one.",
+            )
+    job = jobs_of(request).start(
+        "train",
+        f"train on {data}",
+        {"data": data, "hyperparameters": values, "name": body.name},
+        lambda job: train_task(job, settings, data, values, body.name),
+    )
+    return job.to_dict()
+
+
+@router.get("/jobs")
+def list_jobs(request: Request) -> dict[str, Any]:
+    manager = jobs_of(request)
+    current = manager.current
+    return {
+        "jobs": [job.to_dict() for job in reversed(manager.list())],
+        "current": None if current is None else current.to_dict(),
+        "one_at_a_time": True,
+    }
+
+
+@router.get("/jobs/current")
+def current_job(request: Request) -> dict[str, Any]:
+    current = jobs_of(request).current
+    return {"job": None if current is None else current.to_dict()}
+
+
+@router.get("/jobs/{job_id}")
+def get_job(request: Request, job_id: str) -> dict[str, Any]:
+    return jobs_of(request).get(job_id).to_dict()
+
+
+@router.post("/jobs/{job_id}/stop")
+def stop_job(request: Request, job_id: str) -> dict[str, Any]:
+    return jobs_of(request).stop(job_id).to_dict()
+
+
+@router.get("/jobs/{job_id}/events")
+def job_events(
+    request: Request, job_id: str, after: int = Query(-1, ge=-1, le=100_000_000)
+) -> StreamingResponse:
+    """Server-sent events: every event of the job after ``after`` (or ``Last-Event-ID``),
+    then new ones as they come; the stream ends after the job's ``end`` event."""
+    job = jobs_of(request).get(job_id)
+    header = request.headers.get("last-event-id", "")
+    last = int(header) if header.strip().isdigit() else after
+    return StreamingResponse(
+        _stream(request, job, last),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(request: Request, job: Job, last: int) -> AsyncIterator[str]:
+    quiet = 0.0
+    yield "retry: 1000\n\n"
+    while True:
+        events = job.events_after(last)
+        for event in events:
+            last = event["id"]
+            payload = json.dumps(event["data"], allow_nan=False, default=str)
+            yield f"id: {event['id']}\nevent: {event['type']}\ndata: {payload}\n\n"
+            if event["type"] == "end":
+                return
+        if events:
+            quiet = 0.0
+        elif quiet >= KEEP_ALIVE_SECONDS:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS

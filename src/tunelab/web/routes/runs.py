@@ -1,0 +1,149 @@
+"""Runs: list and filter, one run's summary and curves, its confusion matrix, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from tunelab.errors import did_you_mean
+from tunelab.runs import Run, RunStore
+from tunelab.runs.store import check_name, finite
+from tunelab.web.routes.deps import jobs_of, settings_of
+from tunelab.web.security import WebError
+
+router = APIRouter(tags=["runs"])
+MAX_BATCH_POINTS = 2000
+
+
+def get_run(request: Request, name: str) -> Run:
+    """The run called ``name``, or a 404 naming the closest ones."""
+    check_name(name)
+    store = RunStore(settings_of(request).runs_dir)
+    names = store.names()
+    if name not in names:
+        raise WebError(
+            404,
+            f"no run named {name!r}.{did_you_mean(name, names)} List the runs with GET /api/runs.",
+        )
+    return Run(store.root / name)
+
+
+def run_row(run: Run, running: set[str]) -> dict[str, Any]:
+    """One line of the runs table."""
+    summary = run.summary
+    config = _config(run)
+    diagnosis = summary.get("diagnosis")
+    return {
+        "name": run.name,
+        "status": "running" if run.name in running else summary.get("status", "unfinished"),
+        "data": summary.get("data") or run.model_info.get("data"),
+        "model": config.get("model"),
+        "optimizer": config.get("optimizer"),
+        "learning_rate": config.get("learning_rate"),
+        "batch_size": config.get("batch_size"),
+        "epochs_run": summary.get("epochs_run"),
+        "epochs_planned": config.get("epochs"),
+        "best_val_accuracy": summary.get("best_val_accuracy"),
+        "final_val_accuracy": summary.get("final_val_accuracy"),
+        "best_val_loss": summary.get("best_val_loss"),
+        "seconds": summary.get("train_seconds"),
+        "verdict": diagnosis.get("verdict") if isinstance(diagnosis, dict) else None,
+        "modified": run.path.stat().st_mtime,
+    }
+
+
+def _config(run: Run) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load((run.path / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@router.get("/runs")
+def list_runs(
+    request: Request,
+    status: str | None = Query(None, max_length=40),
+    q: str | None = Query(None, max_length=200),
+    limit: int = Query(500, ge=1, le=5000),
+) -> dict[str, Any]:
+    """Runs, newest first; ``status`` keeps one status, ``q`` a substring of name, data or model."""
+    store = RunStore(settings_of(request).runs_dir)
+    running = jobs_of(request).running_runs()
+    rows = [run_row(run, running) for run in store.list()]
+    if status:
+        rows = [row for row in rows if row["status"] == status]
+    if q:
+        needle = q.lower()
+        rows = [
+            row
+            for row in rows
+            if any(
+                needle in str(row[key]).lower() for key in ("name", "data", "model", "optimizer")
+            )
+        ]
+    rows.sort(key=lambda row: row["modified"], reverse=True)
+    return finite({"runs": rows[:limit], "total": len(rows), "root": str(store.root)})
+
+
+@router.get("/runs/{name}")
+def show_run(request: Request, name: str) -> dict[str, Any]:
+    run = get_run(request, name)
+    info = {k: v for k, v in run.model_info.items() if not k.endswith("_indices")}
+    return finite(
+        {
+            **run_row(run, jobs_of(request).running_runs()),
+            "summary": run.summary,
+            "config": _config(run),
+            "model_info": info,
+            "epochs": run.epochs,
+        }
+    )
+
+
+@router.get("/runs/{name}/metrics")
+def run_metrics(request: Request, name: str, batches: bool = True) -> dict[str, Any]:
+    """Per-epoch rows and (thinned to at most 2000 points) per-batch rows."""
+    run = get_run(request, name)
+    rows = run.batches if batches else []
+    step = max(1, -(-len(rows) // MAX_BATCH_POINTS))
+    return finite({"name": run.name, "epochs": run.epochs, "batches": rows[::step]})
+
+
+@router.get("/runs/{name}/evaluation")
+async def run_evaluation(request: Request, name: str) -> dict[str, Any]:
+    """Accuracy, per-class scores and the confusion matrix on the run's validation split."""
+    from tunelab.evaluation import evaluate_run
+
+    run = get_run(request, name)
+    if name in jobs_of(request).running_runs():
+        raise WebError(409, f"run {name!r} is still training. Evaluate it when it has ended.")
+    result = await run_in_threadpool(evaluate_run, run)
+    return finite(result.to_dict())
+
+
+@router.get("/runs/{name}/config")
+def run_config(request: Request, name: str) -> Response:
+    """The run's knobs as a YAML file that `tunelab train --config` accepts."""
+    run = get_run(request, name)
+    return Response(
+        (run.path / "config.yaml").read_text(),
+        media_type="application/x-yaml",
+        headers={"Content-Disposition": f'attachment; filename="{run.name}.yaml"'},
+    )
+
+
+@router.delete("/runs/{name}")
+def delete_run(request: Request, name: str) -> dict[str, Any]:
+    run = get_run(request, name)
+    if name in jobs_of(request).running_runs():
+        raise WebError(
+            409, f"run {name!r} is training right now. Stop the job first, then delete it."
+        )
+    RunStore(settings_of(request).runs_dir).delete(run.name)
+    return {"deleted": run.name}

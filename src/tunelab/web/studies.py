@@ -1,0 +1,168 @@
+"""Studies and sweeps as the Sweep and tune page shows them, read from the run store.
+
+A study is read from its SQLite file with Optuna's own API (the way optuna-dashboard
+reads it), so a tune running in this server, in ``tunelab tune`` or on another machine
+sharing the file all look the same.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from tunelab.errors import did_you_mean
+from tunelab.knobs import Hyperparameters
+from tunelab.runs.store import check_name, finite
+from tunelab.web.security import WebError
+from tunelab.web.settings import WebSettings
+
+
+def studies_dir(settings: WebSettings) -> Path:
+    return settings.runs_dir / "studies"
+
+
+def storage_url(settings: WebSettings, study: str) -> str:
+    file = studies_dir(settings) / f"{check_name(study, 'study name')}.db"
+    return f"sqlite:///{file}"
+
+
+def best_config_path(settings: WebSettings, study: str) -> Path:
+    return studies_dir(settings) / f"{study}-best.yaml"
+
+
+def study_names(settings: WebSettings) -> list[str]:
+    folder = studies_dir(settings)
+    return sorted(p.stem for p in folder.glob("*.db")) if folder.is_dir() else []
+
+
+def study_url(settings: WebSettings, study: str) -> str:
+    """The storage of an existing study, or a 404 naming the ones there are."""
+    check_name(study, "study name")
+    names = study_names(settings)
+    if study not in names:
+        raise WebError(
+            404,
+            f"no study {study!r} in {str(studies_dir(settings))!r}.{did_you_mean(study, names)} "
+            "List them with GET /api/studies.",
+        )
+    return storage_url(settings, study)
+
+
+def study_exists(url: str, study: str) -> bool:
+    """True once ``study`` is in the SQLite file, read without creating or changing anything.
+
+    Opening the storage with Optuna while the tuner is creating it would race it to create
+    the tables, so the watcher waits for the study to exist first.
+    """
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    if not Path(path).is_file():
+        return False
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM studies WHERE study_name = ?", (study,)
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return found is not None
+
+
+def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
+    """Every trial (state, value, params, per-epoch values, run), the best, and importances."""
+    import optuna
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    loaded = optuna.load_study(study_name=study, storage=url)
+    trials = []
+    for trial in loaded.get_trials(deepcopy=False):
+        attrs = trial.user_attrs
+        trials.append(
+            {
+                "number": trial.number,
+                "state": trial.state.name.lower(),
+                "status": attrs.get("status", trial.state.name.lower()),
+                "value": trial.value if trial.values is not None else None,
+                "params": {**attrs.get("fixed_params", {}), **trial.params},
+                "curve": [[int(k), v] for k, v in sorted(trial.intermediate_values.items())],
+                "run": attrs.get("run"),
+                "seconds": trial.duration.total_seconds() if trial.duration else None,
+            }
+        )
+    complete = [t for t in trials if t["state"] == "complete" and _finite(t["value"])]
+    maximise = loaded.direction.name.lower() == "maximize"
+    best = None
+    if complete:
+        pick = max if maximise else min
+        best = pick(complete, key=lambda t: t["value"])
+    ranked = sorted(complete, key=lambda t: t["value"], reverse=maximise)
+    result: dict[str, Any] = {
+        "study": study,
+        "direction": "maximize" if maximise else "minimize",
+        "trials": trials,
+        "leaderboard": [t["number"] for t in ranked],
+        "best": best,
+        "importances": None,
+    }
+    if importances and len(complete) >= 3:
+        try:
+            values = optuna.importance.get_param_importances(loaded)
+            result["importances"] = {k: float(v) for k, v in values.items()}
+        except Exception as err:  # noqa: BLE001 - e.g. every searched knob had one value
+            result["importances_note"] = f"importances unavailable: {err}"
+    elif importances:
+        result["importances_note"] = "importances need at least 3 complete trials."
+    return finite(result)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def write_best(
+    settings: WebSettings, study: str, base: Hyperparameters, best: dict[str, Any] | None
+) -> Path | None:
+    """The base knobs with the best trial's parameters, as ``tunelab tune`` writes them."""
+    if not best:
+        return None
+    return base.replace(**best["params"]).save(best_config_path(settings, study))
+
+
+def best_config(settings: WebSettings, study: str) -> str:
+    """The best knobs of a study as YAML: the saved file, else the best trial's run config."""
+    url = study_url(settings, study)
+    saved = best_config_path(settings, study)
+    if saved.is_file():
+        return saved.read_text()
+    best = snapshot(url, study, importances=False)["best"]
+    if best and best.get("run"):
+        config = settings.runs_dir / str(best["run"]) / "config.yaml"
+        if config.is_file():
+            return config.read_text()
+    raise WebError(
+        404,
+        f"study {study!r} has no complete trial yet, so there is no best config. Wait for a "
+        "trial to complete, or run more trials.",
+    )
+
+
+def sweep_names(settings: WebSettings) -> list[str]:
+    folder = settings.runs_dir / "sweeps"
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def read_sweep(settings: WebSettings, name: str) -> dict[str, Any]:
+    check_name(name, "sweep name")
+    names = sweep_names(settings)
+    if name not in names:
+        raise WebError(
+            404,
+            f"no sweep {name!r} in the run store.{did_you_mean(name, names)} List them with "
+            "GET /api/sweeps.",
+        )
+    data = json.loads((settings.runs_dir / "sweeps" / f"{name}.json").read_text())
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,240 @@
+"""The jobs the web app runs, each a thin call into the same Python API as the CLI.
+
+* train: :func:`tunelab.train` with a callback that streams batches and epochs, then the
+  run's diagnosis and its confusion matrix on the validation split;
+* sweep: :func:`tunelab.sweep` in this process (one run after another, so every batch can
+  be streamed), a row as each run ends;
+* tune: :func:`tunelab.tune_images` (one worker); a watcher reads the study from its
+  SQLite file every second and streams the leaderboard and the running trials' curves.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tunelab.knobs import Hyperparameters
+from tunelab.runs import Run, RunStore
+from tunelab.training.callbacks import Callback, TrainState
+from tunelab.web.jobs import Job, interrupt_thread
+from tunelab.web.settings import WebSettings
+
+STOPPED_REASON = "stopped from the web app"
+RESEND_INTERRUPT_SECONDS = 2.0
+
+
+class Stream(Callback):
+    """Sends each batch and epoch of a run to the job's event log; honours the stop flag."""
+
+    def __init__(self, job: Job, label: str | None = None) -> None:
+        self.job = job
+        self.label = label
+        self.runs_started = 0
+
+    def on_train_start(self, state: TrainState) -> None:
+        self.runs_started += 1
+        self.job.emit(
+            "train-start",
+            label=self.label,
+            index=self.runs_started - 1,
+            epochs=state.epochs,
+            steps_per_epoch=state.steps_per_epoch,
+        )
+        self._check(state)
+
+    def on_batch_end(self, state: TrainState, record: dict[str, float]) -> None:
+        self.job.emit("batch", index=self.runs_started - 1, **record)
+        self.job.progress.update(run_index=self.runs_started - 1, step=int(record["step"]))
+        self._check(state)
+
+    def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
+        self.job.emit("epoch", index=self.runs_started - 1, **record)
+        self.job.progress.update(epoch=int(record["epoch"]), epochs_done=len(state.history))
+        self._check(state)
+
+    def _check(self, state: TrainState) -> None:
+        if self.job.stop_requested.is_set() and not state.stop:
+            state.halt("interrupted", STOPPED_REASON)
+
+
+def unique_run_name(store: RunStore, data: str, hp: Hyperparameters) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(data).name).strip("-")[:30] or "data"
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-{hp.model}-{hp.optimizer}"
+    for counter in range(1, 1000):
+        name = f"{base}-{counter}"
+        if not (store.root / name).exists():
+            return name
+    return f"{base}-{time.time_ns()}"
+
+
+def train_task(
+    job: Job, settings: WebSettings, data: str, values: dict[str, Any], name: str | None
+) -> dict[str, Any]:
+    from tunelab.training.trainer import as_hyperparameters, train
+
+    store = RunStore(settings.runs_dir)
+    if "learning_rate" in values and str(values["learning_rate"]).lower() == "auto":
+        job.emit("status", status="running", note="finding the learning rate (range test)")
+    hp = as_hyperparameters(values, {}, data)
+    run_name = name or unique_run_name(store, data, hp)
+    job.runs.append(run_name)
+    job.emit("run", run=run_name, hyperparameters=hp.model_dump(mode="json"))
+    try:
+        run = train(data, hp, store=store, name=run_name, callbacks=[Stream(job)], plot=False)
+    except KeyboardInterrupt:  # stopped: train() saved the run as interrupted
+        run = Run(store.root / run_name)
+    return finish_run(job, run)
+
+
+def finish_run(job: Job, run: Run) -> dict[str, Any]:
+    """The run's summary and diagnosis, plus its confusion matrix when it has weights."""
+    summary = run.summary
+    result: dict[str, Any] = {
+        "run": run.name,
+        "status": summary.get("status", run.status),
+        "reason": summary.get("reason"),
+        "summary": {k: v for k, v in summary.items() if k != "diagnosis"},
+        "diagnosis": summary.get("diagnosis"),
+        "evaluation": None,
+    }
+    if run.weights_path.is_file() and summary.get("epochs_run"):
+        from tunelab.evaluation import evaluate_run
+
+        job.emit("status", status="running", note="evaluating on the validation split")
+        try:
+            result["evaluation"] = evaluate_run(run).to_dict()
+        except Exception as err:  # noqa: BLE001 - the run is saved; the matrix is a bonus
+            result["evaluation_error"] = str(err).splitlines()[0] if str(err) else repr(err)
+    return result
+
+
+def sweep_task(
+    job: Job,
+    settings: WebSettings,
+    data: str,
+    knob: str,
+    values: list[Any] | str | None,
+    base: dict[str, Any],
+    name: str,
+) -> dict[str, Any]:
+    from tunelab.search.sweep import SweepInterrupted, SweepRow, sweep
+
+    def on_row(row: SweepRow) -> None:
+        job.runs.append(row.run)
+        job.emit("row", **row.to_dict(curve=False))
+
+    try:
+        result = sweep(
+            data,
+            knob,
+            values,
+            base,
+            store=settings.runs_dir,
+            workers=1,
+            name=name,
+            callbacks=[Stream(job)],
+            on_row=on_row,
+        )
+    except SweepInterrupted as stop:
+        result = stop.result
+    summary = result.to_dict()
+    for row in summary["rows"]:
+        row.pop("curve", None)
+    winner = result.winner
+    summary["best_run"] = None if winner is None else winner.run
+    return summary
+
+
+def tune_task(
+    job: Job,
+    settings: WebSettings,
+    data: str,
+    base: dict[str, Any],
+    options: dict[str, Any],
+    study: str,
+) -> dict[str, Any]:
+    from tunelab.search.images import tune_images
+    from tunelab.web.studies import (
+        best_config_path,
+        snapshot,
+        storage_url,
+        study_exists,
+        write_best,
+    )
+
+    hp = Hyperparameters.parse(base)
+    url = storage_url(settings, study)
+    thread = threading.current_thread()
+    tuning = threading.Lock()
+    in_tune = [True]
+    tuned = threading.Event()
+
+    def interrupt_until_tuned() -> None:
+        # An interrupt that lands in a finaliser is swallowed by Python, so repeat it
+        # (rarely) until the tune has ended; never once the code after the tune runs.
+        while True:
+            with tuning:
+                if not in_tune[0]:
+                    return
+                interrupt_thread(thread)
+            if tuned.wait(RESEND_INTERRUPT_SECONDS):
+                return
+
+    def stop() -> None:
+        threading.Thread(target=interrupt_until_tuned, daemon=True).start()
+
+    job.on_stop = stop
+    done = threading.Event()
+
+    def watch() -> None:
+        last: Any = None
+        while not done.wait(1.0):
+            last = _send_snapshot(job, url, study, last)
+
+    watcher = threading.Thread(target=watch, name=f"tunelab-watch-{job.id}", daemon=True)
+    watcher.start()
+    result = None
+    try:
+        result = tune_images(data, hp, store=settings.runs_dir, study_name=study, **options)
+        with tuning:
+            in_tune[0] = False
+    except KeyboardInterrupt:
+        with tuning:
+            in_tune[0] = False
+    finally:
+        tuned.set()
+        done.set()
+        watcher.join()
+    if not study_exists(url, study):  # stopped before the study was created
+        return {"study": study, "stopped_reason": "interrupted", "best": None, "n_trials": 0}
+    final = snapshot(url, study, importances=True)
+    job.runs.extend(t["run"] for t in final["trials"] if t.get("run"))
+    job.emit("study", **final)
+    best = write_best(settings, study, hp, final.get("best"))
+    return {
+        "study": study,
+        "stopped_reason": result.stopped_reason if result is not None else "interrupted",
+        "best": final.get("best"),
+        "best_config": None if best is None else str(best_config_path(settings, study)),
+        "n_trials": len(final["trials"]),
+    }
+
+
+def _send_snapshot(job: Job, url: str, study: str, last: Any) -> Any:
+    from tunelab.web.studies import snapshot, study_exists
+
+    if not study_exists(url, study):
+        return last
+    try:
+        current = snapshot(url, study, importances=False)
+    except Exception:  # noqa: BLE001 - not created yet, or busy being written: next second
+        return last
+    if current != last:
+        job.emit("study", **current)
+        states = [trial["state"] for trial in current["trials"]]
+        done = sum(state in ("complete", "pruned", "fail") for state in states)
+        job.progress.update(trials=len(states), trials_done=done)
+    return current

@@ -1,0 +1,192 @@
+"""The workbench in real headless Chromium: data sets, training from the form, runs, sweeps.
+
+Screenshots of each test land in test-artifacts/ (see conftest.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tunelab.web.app import create_app
+
+WAIT_MS = 120_000  # a guard against a hung page on a busy machine, not a speed requirement
+
+
+def open_page(page: Page, url: str, hash_: str) -> None:
+    page.goto(f"{url}/{hash_}")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def points(page: Page, selector: str) -> int:
+    return int(page.get_attribute(selector, "data-points") or 0)
+
+
+def test_data_page_shows_classes_facts_and_thumbnails(page: Page, live_server: str) -> None:
+    open_page(page, live_server, "#data")
+    page.click("#browse-list a.folder")  # into the data root
+    page.click("button.open-dataset[data-path$='/tiny']")
+    expect(page.locator(".class-row")).to_have_count(3)
+    expect(page.locator("#dataset-info")).to_contain_text("8-bit")
+    expect(page.locator("#dataset-info")).to_contain_text("12 x 12")
+    rows = page.locator(".class-row")
+    expect(rows.nth(1)).to_contain_text("class1")
+    expect(rows.nth(1).locator("td").nth(1)).to_have_text("8")
+    thumbs = page.locator("img.thumb")
+    expect(thumbs).to_have_count(18)
+    page.wait_for_function(
+        "[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth)",
+        timeout=WAIT_MS,
+    )
+    assert page.evaluate("document.querySelector('img.thumb').naturalWidth") == 96
+    page.click("#use-dataset")
+    expect(page.locator("#train-data")).to_have_value(str(Path(page.inner_text("#dataset-name"))))
+    assert page.console_errors == []
+
+
+def fill_knob(page: Page, name: str, value: str) -> None:
+    page.fill(f"#knob-{name}", value)
+
+
+def test_train_from_the_form_shows_curves_diagnosis_and_confusion(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    page.fill("#train-data", str(data_root / "tiny"))
+    fill_knob(page, "learning_rate", "-0.01")
+    expect(page.locator("#error-learning_rate")).to_contain_text(
+        "invalid learning_rate: got -0.01; allowed: learning_rate > 0"
+    )
+    expect(page.locator("#train-form")).to_have_attribute("data-valid", "false")
+    fill_knob(page, "learning_rate", "0.01")
+    fill_knob(page, "epochs", "2")
+    fill_knob(page, "batch_size", "8")
+    expect(page.locator("#error-learning_rate")).to_have_text("")
+    expect(page.locator("#train-form")).to_have_attribute("data-valid", "true")
+
+    page.click("#start-train")
+    expect(page.locator("#train-status")).to_have_attribute(
+        "data-status", "completed", timeout=WAIT_MS
+    )
+    assert points(page, "#chart-batch") == 2 * 6  # loss and accuracy for each of 6 batches
+    assert points(page, "#chart-epoch") == 4 * 2  # four curves over 2 epochs
+    expect(page.locator("#diagnosis")).to_contain_text("Diagnosis:")
+    page.wait_for_selector("#confusion[data-points='9']")
+    expect(page.locator("#confusion")).to_contain_text("predicted")
+    run = page.inner_text("#result-run")
+
+    open_page(page, live_server, "#runs")
+    expect(page.locator(".run-row")).to_have_count(1)
+    expect(page.locator(".run-row")).to_contain_text(run)
+    expect(page.locator(".run-row")).to_contain_text("completed")
+    assert [e for e in page.console_errors if "422" not in e] == []  # 422: the bad knob
+
+
+def test_curves_update_live_and_stop_ends_the_run(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    page.fill("#train-data", str(data_root / "tiny"))
+    fill_knob(page, "epochs", "5000")
+    fill_knob(page, "batch_size", "8")
+    expect(page.locator("#train-form")).to_have_attribute("data-valid", "true")
+    page.click("#start-train")
+    page.wait_for_function(
+        "Number(document.querySelector('#chart-epoch').dataset.points || 0) >= 4 * 2",
+        timeout=WAIT_MS,
+    )
+    seen = points(page, "#chart-epoch")
+    page.wait_for_function(
+        f"Number(document.querySelector('#chart-epoch').dataset.points || 0) > {seen}",
+        timeout=WAIT_MS,
+    )
+    expect(page.locator("#stop-train")).to_be_enabled()
+    expect(page.locator("#start-train")).to_be_disabled()
+    page.click("#stop-train")
+    expect(page.locator("#train-status")).to_have_attribute(
+        "data-status", "stopped", timeout=WAIT_MS
+    )
+    expect(page.locator("#result-summary")).to_contain_text("status interrupted")
+    expect(page.locator("#result-summary")).to_contain_text("stopped from the web app")
+    expect(page.locator("#start-train")).to_be_enabled()
+    assert page.console_errors == []
+
+
+def test_runs_page_filters_overlays_and_deletes(
+    page: Page, live_server: str, client: Any, watch: Any
+) -> None:
+    for name, lr in (("first", 0.01), ("second", 0.003)):
+        job = client.post(
+            "/api/train",
+            json={
+                "data": "tiny",
+                "name": name,
+                "hyperparameters": {"epochs": 2, "learning_rate": lr},
+            },
+        ).json()
+        assert watch.job(job["id"])["status"] == "completed"
+    open_page(page, live_server, "#runs")
+    expect(page.locator(".run-row")).to_have_count(2)
+    page.fill("#runs-filter", "seco")
+    expect(page.locator(".run-row")).to_have_count(1)
+    page.fill("#runs-filter", "")
+    expect(page.locator(".run-row")).to_have_count(2)
+
+    page.check(".run-row[data-run=first] .run-select")
+    page.check(".run-row[data-run=second] .run-select")
+    page.click("#runs-overlay")
+    page.wait_for_selector("#overlay-acc[data-points='4']")  # 2 runs x 2 epochs
+    expect(page.locator("#overlay-acc .legendtext")).to_have_count(2)
+
+    page.click(".run-row[data-run=second] .run-link")
+    page.wait_for_selector("#detail-confusion[data-points='9']")
+    expect(page.locator("#run-detail-name")).to_have_text("second")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.uncheck(".run-row[data-run=first] .run-select")
+    page.click("#runs-delete")
+    expect(page.locator(".run-row")).to_have_count(1)
+    expect(page.locator(".run-row")).to_contain_text("first")
+    assert [row["name"] for row in client.get("/api/runs").json()["runs"]] == ["first"]
+    assert page.console_errors == []
+
+
+def test_a_sweep_from_the_page_fills_the_leaderboard(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    fill_knob(page, "epochs", "2")
+    fill_knob(page, "batch_size", "8")
+    expect(page.locator("#train-form")).to_have_attribute("data-valid", "true")
+    page.click("nav a[data-page=search]")
+    page.fill("#search-data", str(data_root / "tiny"))
+    page.select_option("#sweep-knob", "learning_rate")
+    page.fill("#sweep-values", "0.003,0.03")
+    page.click("#start-sweep")
+    expect(page.locator("#search-status")).to_have_attribute(
+        "data-status", "completed", timeout=WAIT_MS
+    )
+    expect(page.locator(".leader-row")).to_have_count(2)
+    assert points(page, "#search-curves") == 2 * 2
+    expect(page.locator("#best-config")).to_be_visible()
+    assert "/config" in (page.get_attribute("#best-config", "href") or "")
+    expect(page.locator("#past-searches")).to_contain_text("sweep-")
+    assert page.console_errors == []
+
+
+def test_pages_carry_the_token(page: Page, serve: Any, data_root: Path, runs_dir: Path) -> None:
+    url = serve(create_app(data_roots=[data_root], runs_dir=runs_dir, token="tok"))
+    refused = page.goto(f"{url}/")
+    assert refused is not None and refused.status == 401
+    assert "missing token" in page.inner_text("body")
+    open_page(page, url, "?token=tok#data")
+    page.click("#browse-list a.folder")
+    page.click("button.open-dataset[data-path$='/tiny']")
+    expect(page.locator(".class-row")).to_have_count(3)
+    page.wait_for_function(
+        "[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth)",
+        timeout=WAIT_MS,
+    )
+    expect(page.locator("#error")).to_be_hidden()
