@@ -52,15 +52,15 @@ def test_random_images_load_with_right_shape_dtype_and_range(
             _write(folder / f"img{i}", image)
             originals.append(image)
         ds = load_dataset(root, cache_dir=Path(tmp) / "cache")
+        order = sorted(range(len(sizes)), key=lambda i: (i % 2, i))  # class a, then b
         counts: dict[tuple[int, int], int] = {}
-        for size in sizes:
-            counts[size] = counts.get(size, 0) + 1
+        for i in order:  # the loader's file order
+            counts[sizes[i]] = counts.get(sizes[i], 0) + 1
         expected_size = max(counts, key=lambda s: counts[s])  # ties: first in file order
         assert ds.images.shape == (len(sizes), channels, *expected_size)
         assert ds.images.dtype == dtype and ds.max_value == float(top)
         x = ds.tensor()
         assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
-        order = sorted(range(len(sizes)), key=lambda i: (i % 2, i))  # class a, then b
         for row, i in enumerate(order):
             if sizes[i] == expected_size:
                 np.testing.assert_allclose(

@@ -314,6 +314,8 @@ def test_a_diverged_trial_is_logged_in_one_line_without_a_traceback():
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("optuna.study._optimize")
     logger.addHandler(handler)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # other tests may have lowered it
 
     def objective(params, reporter):
         raise Diverged("loss 1e9 at step 3")
@@ -322,5 +324,6 @@ def test_a_diverged_trial_is_logged_in_one_line_without_a_traceback():
         tune(objective, {"x": Float(0, 1)}, n_trials=1)
     finally:
         logger.removeHandler(handler)
+        optuna.logging.set_verbosity(verbosity)
     failed = [r for r in records if "loss 1e9 at step 3" in r.getMessage()]
     assert failed and all(r.exc_info is None for r in failed)
