@@ -219,3 +219,13 @@ def test_disk_full_while_saving_is_one_clear_error(tiny, tmp_path, monkeypatch) 
     monkeypatch.setattr(safetensors.torch, "save_file", no_space)
     with pytest.raises(TunelabError, match="could not save run 'full'.*No space left on device"):
         train(tiny, store=tmp_path, epochs=1, threads=1, name="full")
+
+
+def test_run_files_get_the_usual_permissions(tiny, tmp_path) -> None:
+    """Run folders are shared (other users, remote workers, the web app): not owner-only."""
+    from tunelab.runs.store import UMASK
+
+    run = train(tiny, store=tmp_path, epochs=1, threads=1, name="perm")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in run.path.iterdir()}
+    assert "model.safetensors" in modes and "summary.json" in modes
+    assert set(modes.values()) == {0o666 & ~UMASK}, modes

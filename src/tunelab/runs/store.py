@@ -41,12 +41,32 @@ def check_name(name: str, what: str = "run name") -> str:
     return name
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask, read once (reading it means setting it, which is not thread-safe).
+UMASK = _umask()
+
+
+def usual_mode(path: str | os.PathLike[str]) -> None:
+    """Give a file the permissions a plain ``open()`` would (0644 under umask 022).
+
+    Temporary files (``mkstemp``) and safetensors' writer create files readable by their
+    owner only; run folders are shared (other users, other machines' workers, the web app).
+    """
+    os.chmod(path, 0o666 & ~UMASK)
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="") as handle:
             handle.write(text)
+        usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

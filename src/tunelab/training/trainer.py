@@ -22,6 +22,7 @@ from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
 from tunelab.models import create_model
 from tunelab.runs import Run, RunStore
+from tunelab.runs.store import usual_mode
 from tunelab.training.callbacks import (
     BestWeights,
     Callback,
@@ -222,6 +223,7 @@ def train(
 
             tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
             save_file(tensors, str(run.weights_path))
+            usual_mode(run.weights_path)
     except OSError as err:
         raise TunelabError(
             f"could not save run {run.name!r} in {str(run.path.parent)!r}: "
