@@ -113,7 +113,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> JSONResponse:
-        return error(exc.status, exc.message)
+        return JSONResponse({"error": exc.message, **exc.details}, status_code=exc.status)
 
     @app.exception_handler(TunelabError)
     async def tunelab_error(request: Request, exc: TunelabError) -> JSONResponse:

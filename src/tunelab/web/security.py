@@ -30,10 +30,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class WebError(Exception):
     """A refusal with an HTTP status and one line for the user."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.details = details  # more keys for the JSON body, e.g. every refused field
 
 
 def new_token() -> str:

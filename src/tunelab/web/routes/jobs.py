@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tunelab.runs.store import check_name
@@ -44,8 +44,7 @@ def checked_knobs(values: dict[str, Any]) -> dict[str, Any]:
 
 class KnobsRefused(WebError):
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(422, next(iter(errors.values())))
-        self.errors = errors
+        super().__init__(422, next(iter(errors.values())), errors=errors)
 
 
 @router.post("/train", status_code=202)
@@ -54,10 +53,7 @@ def start_train(request: Request, body: TrainRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    try:
-        values = checked_knobs(body.hyperparameters)
-    except KnobsRefused as refused:
-        return JSONResponse({"error": refused.message, "errors": refused.errors}, 422)
+    values = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
     if body.name is not None:
         check_name(body.name)
         if (settings.runs_dir / body.name).exists():

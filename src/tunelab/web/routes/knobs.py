@@ -34,8 +34,7 @@ def knob(name: str) -> dict[str, Any]:
 def validate(body: KnobValues) -> Any:
     hp, errors = forms.validate(body.values)
     if hp is None:
-        first = next(iter(errors.values()))
-        return _error(422, first, errors=errors)
+        raise WebError(422, next(iter(errors.values())), errors=errors)
     return {"ok": True, "hyperparameters": hp.model_dump(mode="json")}
 
 
@@ -77,9 +76,3 @@ async def parse_config(request: Request) -> dict[str, Any]:
         )
     hp = Hyperparameters.parse({str(key): value for key, value in data.items()})
     return {"ok": True, "hyperparameters": hp.model_dump(mode="json")}
-
-
-def _error(status: int, message: str, **extra: Any) -> Any:
-    from fastapi.responses import JSONResponse
-
-    return JSONResponse({"error": message, **extra}, status_code=status)

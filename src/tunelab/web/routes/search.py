@@ -7,14 +7,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tunelab.runs.store import check_name
 from tunelab.web import studies
 from tunelab.web.datasets import resolve_data
 from tunelab.web.routes.deps import jobs_of, settings_of
-from tunelab.web.routes.jobs import KnobsRefused, checked_knobs
+from tunelab.web.routes.jobs import checked_knobs
 from tunelab.web.security import WebError
 
 router = APIRouter(tags=["search"])
@@ -48,10 +48,7 @@ def start_sweep(request: Request, body: SweepRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    try:
-        base = checked_knobs(body.hyperparameters)
-    except KnobsRefused as refused:
-        return JSONResponse({"error": refused.message, "errors": refused.errors}, 422)
+    base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
     knob = knob_name(body.knob)
     if not str(base.get("learning_rate", "")).lower() == "auto":
         from tunelab.knobs import Hyperparameters
@@ -79,10 +76,7 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    try:
-        base = checked_knobs(body.hyperparameters)
-    except KnobsRefused as refused:
-        return JSONResponse({"error": refused.message, "errors": refused.errors}, 422)
+    base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
     if str(base.get("learning_rate", "")).lower() == "auto":
         raise WebError(
             422,
