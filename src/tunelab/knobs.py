@@ -71,6 +71,12 @@ def knob(
     return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
+def is_auto(value: Any) -> bool:
+    """Whether a knob value asks for the automatic choice (``"auto"``, any case); only
+    ``learning_rate`` accepts it (the range test picks the value, see ``tunelab lr-find``)."""
+    return isinstance(value, str) and value.strip().lower() == "auto"
+
+
 class Hyperparameters(BaseModel):
     """Every setting of a training run. Invalid values raise a one-line TunelabError."""
 

@@ -9,7 +9,7 @@ import typer
 
 from tunelab.cli.console import console, err_console, fmt, print_json
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
-from tunelab.knobs import Hyperparameters, read_config_file
+from tunelab.knobs import Hyperparameters, is_auto, read_config_file
 
 
 def load_knobs(
@@ -54,7 +54,7 @@ def train_command(
     **knobs: Any,
 ) -> None:
     """Train a classifier on DATA with every knob under your control."""
-    auto = str(knobs.get("learning_rate") or "").strip().lower() == "auto"
+    auto = is_auto(cli_knobs(knobs).get("learning_rate"))
     hp = load_knobs(config, knobs, data, skip_bad)
     if auto and not as_json:
         console.print(f"learning rate (auto, from the range test): {hp.learning_rate:g}")

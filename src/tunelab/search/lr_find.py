@@ -397,11 +397,6 @@ def resolve_auto_learning_rate(
     return min(10.0, float(f"{result.suggested:.2g}"))
 
 
-def is_auto(value: Any) -> bool:
-    """Whether a knob value asks for the automatic choice (``"auto"``, any case)."""
-    return isinstance(value, str) and value.strip().lower() == "auto"
-
-
 def _base_values(hyperparameters: Hyperparameters | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(hyperparameters, Hyperparameters):
         return hyperparameters.model_dump()

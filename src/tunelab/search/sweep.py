@@ -229,7 +229,7 @@ def _plan(
     skip_bad: bool,
 ) -> tuple[Hyperparameters, list[tuple[Any, Hyperparameters]]]:
     """The shared knobs and the validated values; ``learning_rate: auto`` resolved."""
-    from tunelab.search.lr_find import is_auto
+    from tunelab.knobs import is_auto
 
     if field_name in ("input_height", "input_width") and isinstance(data, ImageDataset):
         raise TunelabError(

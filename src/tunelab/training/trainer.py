@@ -19,7 +19,7 @@ import torch
 
 from tunelab.data import ImageDataset, augment_batch, load_dataset, stratified_split
 from tunelab.errors import TunelabError
-from tunelab.knobs import Hyperparameters
+from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.models import create_model
 from tunelab.runs import Run, RunStore
 from tunelab.runs.store import usual_mode
@@ -58,15 +58,11 @@ def as_hyperparameters(
     else:
         base = dict(hyperparameters or {})
     values = {**base, **knobs}
-    if data is not None and _is_auto(values.get("learning_rate")):
+    if data is not None and is_auto(values.get("learning_rate")):
         from tunelab.search.lr_find import resolve_auto_learning_rate
 
         values["learning_rate"] = resolve_auto_learning_rate(data, values, skip_bad=skip_bad)
     return Hyperparameters.parse(values)
-
-
-def _is_auto(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().lower() == "auto"
 
 
 def resolve_dataset(

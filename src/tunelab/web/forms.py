@@ -12,7 +12,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from tunelab.errors import TunelabError
 from tunelab.explain import GROUPS, explain_knob
-from tunelab.knobs import Hyperparameters
+from tunelab.knobs import Hyperparameters, is_auto
 
 _BOUNDS = {"ge": "min", "gt": "min_exclusive", "le": "max", "lt": "max_exclusive"}
 
@@ -68,7 +68,7 @@ def validate(values: dict[str, Any]) -> tuple[Hyperparameters | None, dict[str, 
     """
     errors: dict[str, str] = {}
     checked = dict(values)
-    if _is_auto(checked.get("learning_rate")):
+    if is_auto(checked.get("learning_rate")):
         checked["learning_rate"] = Hyperparameters().learning_rate
     for name, value in checked.items():
         try:
@@ -81,10 +81,6 @@ def validate(values: dict[str, Any]) -> tuple[Hyperparameters | None, dict[str, 
         return Hyperparameters.parse(checked), {}
     except TunelabError as err:
         return None, {_field_of(str(err)): str(err)}
-
-
-def _is_auto(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().lower() == "auto"
 
 
 def _field_of(message: str) -> str:

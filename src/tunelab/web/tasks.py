@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tunelab.knobs import Hyperparameters
+from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
 from tunelab.training.callbacks import Callback, TrainState
 from tunelab.web.jobs import Job, interrupt_thread
@@ -76,7 +76,7 @@ def train_task(
     from tunelab.training.trainer import as_hyperparameters, train
 
     store = RunStore(settings.runs_dir)
-    if "learning_rate" in values and str(values["learning_rate"]).lower() == "auto":
+    if is_auto(values.get("learning_rate")):
         job.emit("status", status="running", note="finding the learning rate (range test)")
     hp = as_hyperparameters(values, {}, data)
     run_name = name or unique_run_name(store, data, hp)

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from tunelab.knobs import is_auto
 from tunelab.runs.store import check_name
 from tunelab.web import studies
 from tunelab.web.datasets import resolve_data
@@ -50,7 +51,7 @@ def start_sweep(request: Request, body: SweepRequest) -> Any:
     data = resolve_data(settings, body.data)
     base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
     knob = knob_name(body.knob)
-    if not str(base.get("learning_rate", "")).lower() == "auto":
+    if not is_auto(base.get("learning_rate")):
         from tunelab.knobs import Hyperparameters
 
         plan_values(knob, body.values, Hyperparameters.parse(base))  # refuse bad values now
@@ -77,7 +78,7 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
     base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
-    if str(base.get("learning_rate", "")).lower() == "auto":
+    if is_auto(base.get("learning_rate")):
         raise WebError(
             422,
             "learning_rate 'auto' cannot be tuned from: the tuner searches the learning rate "
