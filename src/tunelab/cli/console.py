@@ -1,4 +1,4 @@
-"""Shared output helpers: one console, one-line errors, JSON output."""
+"""Shared CLI pieces: one console, one-line errors, JSON output, the --runs-dir option."""
 
 from __future__ import annotations
 
@@ -6,10 +6,20 @@ import json
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+#: ``--runs-dir``, the same in every command that reads or writes runs.
+RUNS_DIR = typer.Option(
+    None,
+    "--runs-dir",
+    envvar="TUNELAB_RUNS",
+    help="Run store folder (default: ./tunelab-runs).",
+    show_default=False,
+)
 
 
 def print_json(data: Any) -> None:

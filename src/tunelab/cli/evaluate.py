@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunelab.cli.console import console, err_console, fmt, print_json
+from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
 
 
 def evaluate_command(
@@ -17,12 +17,7 @@ def evaluate_command(
         "(default: the run's own validation split).",
         show_default=False,
     ),
-    runs_dir: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        envvar="TUNELAB_RUNS",
-        help="Run store folder (default: ./tunelab-runs).",
-    ),
+    runs_dir: Path | None = RUNS_DIR,
     plot: Path | None = typer.Option(
         None,
         "--plot",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunelab.cli.console import console, print_json
+from tunelab.cli.console import RUNS_DIR, console, print_json
 
 
 def export_command(
@@ -22,12 +22,7 @@ def export_command(
         "folder). The metadata is also written beside it as <file>.json.",
         show_default=False,
     ),
-    runs_dir: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        envvar="TUNELAB_RUNS",
-        help="Run store folder (default: ./tunelab-runs).",
-    ),
+    runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON."),
 ) -> None:
     """Export a trained model (images in, class probabilities out) with its metadata."""

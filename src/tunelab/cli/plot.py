@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunelab.cli.console import console
+from tunelab.cli.console import RUNS_DIR, console
 
 
 def plot_command(
@@ -24,12 +24,7 @@ def plot_command(
         "run, curves-compare.png here for several).",
         show_default=False,
     ),
-    runs_dir: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        envvar="TUNELAB_RUNS",
-        help="Run store folder (default: ./tunelab-runs).",
-    ),
+    runs_dir: Path | None = RUNS_DIR,
 ) -> None:
     """Draw learning curves (loss and accuracy per epoch, training vs validation)."""
     from tunelab.evaluation.load import resolve_run

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunelab.cli.console import console, err_console, print_json
+from tunelab.cli.console import RUNS_DIR, console, err_console, print_json
 
 
 def predict_command(
@@ -23,12 +23,7 @@ def predict_command(
         None, "--out", "-o", help="Write the predictions to this CSV file.", show_default=False
     ),
     top_k: int = typer.Option(1, "--top-k", "-k", help="Also list the K most likely classes."),
-    runs_dir: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        envvar="TUNELAB_RUNS",
-        help="Run store folder (default: ./tunelab-runs).",
-    ),
+    runs_dir: Path | None = RUNS_DIR,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip unreadable images (and list them) instead of stopping."
     ),

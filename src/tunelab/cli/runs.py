@@ -8,17 +8,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tunelab.cli.console import console, fmt, print_json
+from tunelab.cli.console import RUNS_DIR, console, fmt, print_json
 from tunelab.runs import RunStore
 
 app = typer.Typer(help="List, show, compare and delete stored runs.", no_args_is_help=True)
 
-RunsDir = typer.Option(None, "--runs-dir", envvar="TUNELAB_RUNS", help="Run store folder.")
-
 
 @app.command("list")
 def list_runs(
-    runs_dir: Path | None = RunsDir, as_json: bool = typer.Option(False, "--json")
+    runs_dir: Path | None = RUNS_DIR, as_json: bool = typer.Option(False, "--json")
 ) -> None:
     """One line per run: status, model, optimizer, learning rate, best validation accuracy."""
     store = RunStore(runs_dir)
@@ -53,7 +51,7 @@ def list_runs(
 @app.command("show")
 def show(
     name: str = typer.Argument(..., help="Run name, or 'latest'."),
-    runs_dir: Path | None = RunsDir,
+    runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The run's knobs, summary and per-epoch curve."""
@@ -95,7 +93,7 @@ def show(
 @app.command("compare")
 def compare(
     names: list[str] = typer.Argument(..., help="Two or more run names."),
-    runs_dir: Path | None = RunsDir,
+    runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The knobs that differ between runs, beside their results."""
@@ -131,7 +129,7 @@ def compare(
 @app.command("delete")
 def delete(
     names: list[str] = typer.Argument(..., help="Run names to delete."),
-    runs_dir: Path | None = RunsDir,
+    runs_dir: Path | None = RUNS_DIR,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete runs (asks first unless --yes)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from tunelab.cli.console import RUNS_DIR
 from tunelab.errors import TunelabError
 
 LOOPBACK_NAMES = {"localhost"}
@@ -43,9 +44,7 @@ def serve_command(
         help="A folder the app may read data sets from (repeat for several; default: .).",
         show_default=False,
     ),
-    runs_dir: Path | None = typer.Option(
-        None, "--runs-dir", help="The run store (default ./tunelab-runs or $TUNELAB_RUNS)."
-    ),
+    runs_dir: Path | None = RUNS_DIR,
     token: str | None = typer.Option(
         None,
         "--token",

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from tunelab.cli.console import console, err_console, fmt, print_json
+from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
 from tunelab.knobs import read_config_file
 
@@ -46,12 +46,7 @@ def sweep_command(
     name: str | None = typer.Option(
         None, "--name", help="Sweep name; runs are named <name>-<knob>-<value>."
     ),
-    runs_dir: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        envvar="TUNELAB_RUNS",
-        help="Run store folder (default: ./tunelab-runs).",
-    ),
+    runs_dir: Path | None = RUNS_DIR,
     plot: Path | None = typer.Option(
         None, "--plot", help="Where to write the PNG (default: <runs-dir>/sweeps/<name>.png)."
     ),

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from tunelab.cli.console import console, err_console, fmt, print_json
+from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
 from tunelab.knobs import Hyperparameters, is_auto, read_config_file
 
@@ -40,12 +40,7 @@ def train_command(
         None, "--config", help="YAML or JSON file of knobs; flags override it."
     ),
     name: str | None = typer.Option(None, "--name", help="Name of the run folder."),
-    runs_dir: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        envvar="TUNELAB_RUNS",
-        help="Run store folder (default: ./tunelab-runs).",
-    ),
+    runs_dir: Path | None = RUNS_DIR,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip unreadable images (and list them) instead of stopping."
     ),

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from tunelab.cli.cluster_flags import pop_cluster_flags, with_cluster_flags
-from tunelab.cli.console import console, print_json
+from tunelab.cli.console import RUNS_DIR, console, print_json
 from tunelab.cli.knob_flags import with_knob_flags
 
 
@@ -36,7 +36,7 @@ def tune_command(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the study named by --study."),
     config: Path | None = typer.Option(None, "--config", help="Base knobs (YAML or JSON)."),
-    runs_dir: Path | None = typer.Option(None, "--runs-dir", envvar="TUNELAB_RUNS"),
+    runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     keep_weights: int = typer.Option(
         3, "--keep-weights", help="Only the best K trials keep model.safetensors."

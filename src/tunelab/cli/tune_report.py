@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from tunelab.cli.console import RUNS_DIR
+
 
 def tune_report_command(
     study: str = typer.Argument(..., help="The study's name (as given to --study)."),
@@ -15,7 +17,7 @@ def tune_report_command(
     evaluator: str = typer.Option(
         "fanova", "--importance", help="Importance evaluator: fanova, mdi or ped-anova."
     ),
-    runs_dir: Path | None = typer.Option(None, "--runs-dir", envvar="TUNELAB_RUNS"),
+    runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the outputs as JSON."),
 ) -> None:
     """Write a stored study's report (<study>-report.html, PNGs, importances) again."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from tunelab.cli.console import console, fmt, print_json
+from tunelab.cli.console import RUNS_DIR, console, fmt, print_json
 
 
 def worker_command(
@@ -28,7 +28,7 @@ def worker_command(
         "--artifacts",
         help="Folder for this worker's trial runs. Default: the folder the study recorded.",
     ),
-    runs_dir: Path | None = typer.Option(None, "--runs-dir", envvar="TUNELAB_RUNS"),
+    runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Join a study and run its trials until its trial count or budget is used up."""
