@@ -121,9 +121,9 @@ def run_optuna(data: Path, store: Path, seed: int, budget: float, method: str) -
 
     import tunelab
     from tunelab.data import load_dataset, stratified_split
-    from tunelab.search.images import default_space
     from tunelab.search.space import suggest
     from tunelab.training.callbacks import Callback
+    from tunelab.trials.images import default_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = default_space()

@@ -25,7 +25,7 @@ def trials_per_minute(data: str, workers: int, budget: float, store: Path) -> fl
     import optuna
 
     import tunelab
-    from tunelab.search.images import build_space
+    from tunelab.trials.images import build_space
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     cores = os.cpu_count() or 1

@@ -20,15 +20,15 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Hyperparameters": "tunelab.knobs",
     "TunelabError": "tunelab.errors",
-    "train": "tunelab.training.trainer",
+    "train": "tunelab.api",
     "load_dataset": "tunelab.data",
     "ImageDataset": "tunelab.data",
     "Run": "tunelab.runs",
     "RunStore": "tunelab.runs",
     "tune": "tunelab.search.engine",
-    "tune_images": "tunelab.search.images",
-    "sweep": "tunelab.search.sweep",
-    "find_lr": "tunelab.search.lr_find",
+    "tune_images": "tunelab.trials.images",
+    "sweep": "tunelab.explore.sweep",
+    "find_lr": "tunelab.training.lr_find",
 }
 
 __all__ = [
@@ -46,15 +46,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tunelab.api import train
     from tunelab.data import ImageDataset, load_dataset
     from tunelab.errors import TunelabError
+    from tunelab.explore.sweep import sweep
     from tunelab.knobs import Hyperparameters
     from tunelab.runs import Run, RunStore
     from tunelab.search.engine import tune
-    from tunelab.search.images import tune_images
-    from tunelab.search.lr_find import find_lr
-    from tunelab.search.sweep import sweep
-    from tunelab.training.trainer import train
+    from tunelab.training.lr_find import find_lr
+    from tunelab.trials.images import tune_images
 
 
 def __getattr__(name: str) -> Any:

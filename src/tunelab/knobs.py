@@ -449,6 +449,22 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
+def parse_value(text: str) -> Any:
+    """A knob value typed as text (a CLI flag, a web field) read as YAML would read it:
+    "0.01" -> 0.01, "none" -> None, "true" -> True."""
+    import yaml
+
+    lowered = text.strip().lower()
+    if lowered in {"none", "null", "unset", "off"}:
+        return None
+    if "," in text and not text.strip().startswith("["):
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 def unknown_knob(name: str) -> TunelabError:
     names = list(Hyperparameters.model_fields)
     normalised = name.replace("-", "_").lower()

@@ -40,7 +40,7 @@ def test_sweep_json(tl, tmp_path) -> None:
 
 
 def test_sweep_ctrl_c_prints_the_partial_table_and_exits_130(tl, monkeypatch) -> None:
-    from tunelab.search import parallel
+    from tunelab.explore import parallel
 
     real = parallel.run_job
 

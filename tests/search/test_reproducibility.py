@@ -8,7 +8,7 @@ from pathlib import Path
 from tunelab.data import make_synthetic_folder
 from tunelab.knobs import Hyperparameters
 from tunelab.search import Categorical, Float, rerun
-from tunelab.search.images import image_objective, tune_images
+from tunelab.trials.images import image_objective, tune_images
 
 SPACE = {
     "learning_rate": Float(1e-3, 1e-1, log=True),

@@ -12,12 +12,12 @@ import optuna
 import pytest
 
 from tunelab.errors import TunelabError
-from tunelab.search.cv import check_folds, fold_splits
-from tunelab.search.importance import param_importances
-from tunelab.search.leaderboard import leaderboard, noise_warning, wilson_interval
-from tunelab.search.report import load_stored_study, study_outputs
+from tunelab.report.importance import param_importances
+from tunelab.report.leaderboard import leaderboard, noise_warning, wilson_interval
+from tunelab.report.study_outputs import load_stored_study, study_outputs
 from tunelab.search.results import TrialRecord
-from tunelab.search.weights import KeepBestWeights, check_keep, drop_weights
+from tunelab.trials.cv import check_folds, fold_splits
+from tunelab.trials.weights import KeepBestWeights, check_keep, drop_weights
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

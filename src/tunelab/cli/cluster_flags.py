@@ -76,9 +76,9 @@ class ClusterFlags:
     artifacts: Path | None = None
 
     def tune_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`tunelab.search.images.tune_images`."""
+        """Keyword arguments for :func:`tunelab.trials.images.tune_images`."""
         from tunelab.errors import TunelabError
-        from tunelab.search.backends import RayOptions
+        from tunelab.search.ray_backend import RayOptions
 
         ray_given = (
             self.ray_address is not None or self.cpus_per_trial != 1.0 or self.gpus_per_trial

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from tunelab.knobs import Hyperparameters, knob_info
+from tunelab.knobs import Hyperparameters, knob_info, parse_value
 
 
 def flag_name(field: str) -> str:
@@ -75,21 +75,6 @@ def given_knobs(values: dict[str, Any]) -> dict[str, Any]:
     """The knobs the user set on the command line (unset flags are None)."""
     fields = Hyperparameters.model_fields
     return {key: value for key, value in values.items() if key in fields and value is not None}
-
-
-def parse_value(text: str) -> Any:
-    """A CLI string as YAML would read it ("0.01" -> 0.01, "none" -> None, "true" -> True)."""
-    import yaml
-
-    lowered = text.strip().lower()
-    if lowered in {"none", "null", "unset", "off"}:
-        return None
-    if "," in text and not text.strip().startswith("["):
-        return text
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def cli_knobs(values: dict[str, Any]) -> dict[str, Any]:

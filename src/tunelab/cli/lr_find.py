@@ -42,7 +42,7 @@ def lr_find_command(
     if "learning_rate" in base and not as_json:
         err_console.print("[yellow]note:[/] --learning-rate is ignored: the test sweeps it.")
     base.pop("learning_rate", None)
-    from tunelab.search.lr_find import check_range, find_lr
+    from tunelab.training.lr_find import check_range, find_lr
 
     check_range(start, end, steps)
     try:
@@ -50,7 +50,9 @@ def lr_find_command(
     except KeyboardInterrupt:
         err_console.print("interrupted: nothing was saved.")
         raise typer.Exit(130) from None
-    path = result.plot(out)
+    from tunelab.report.lr_find import plot_lr_find
+
+    path = plot_lr_find(result, out)
     if as_json:
         print_json({**result.to_dict(), "plot": str(path)})
         return

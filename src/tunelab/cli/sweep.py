@@ -59,8 +59,9 @@ def sweep_command(
 ) -> None:
     """Train once per value of one knob (same seed), and compare: table, plot and winner."""
     base = {**(read_config_file(config) if config is not None else {}), **cli_knobs(knobs)}
-    from tunelab.search.ladders import knob_name
-    from tunelab.search.sweep import SweepInterrupted, SweepRow, sweep
+    from tunelab.explore.ladders import knob_name
+    from tunelab.explore.sweep import sweep
+    from tunelab.explore.sweep_rows import SweepInterrupted, SweepRow
 
     field = knob_name(vary)
     total: list[int] = [0]

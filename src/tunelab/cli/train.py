@@ -53,7 +53,7 @@ def train_command(
     hp = load_knobs(config, knobs, data, skip_bad)
     if auto and not as_json:
         console.print(f"learning rate (auto, from the range test): {hp.learning_rate:g}")
-    from tunelab.training.trainer import train
+    from tunelab.api import train
 
     callbacks = []
     if not (quiet or as_json):

@@ -57,10 +57,10 @@ def tune_command(
 
     from tunelab.cli.train import load_knobs
     from tunelab.errors import TunelabError, unknown_choice
-    from tunelab.search.images import build_space, parse_budget
     from tunelab.search.pruners import PRUNERS
     from tunelab.search.storage import display_url
     from tunelab.search.strategies import STRATEGIES
+    from tunelab.trials.images import build_space, parse_budget
 
     if trials is not None and trials < 1:
         raise TunelabError(f"--trials must be at least 1 (got {trials}). Try --trials 20.")
@@ -83,14 +83,14 @@ def tune_command(
     if seconds is None and trials is None and strategy != "grid":
         trials = 20
     searched = build_space(space_file=space, fixes=fix or (), ranges=range_ or ())
-    from tunelab.search.weights import check_keep
+    from tunelab.trials.weights import check_keep
 
     check_keep(keep_weights)
     if retrain_best and study is not None:
-        from tunelab.search.retrain import check_retrain_target
+        from tunelab.trials.retrain import check_retrain_target
 
         check_retrain_target(study, runs_dir)
-    from tunelab.search.images import tune_images
+    from tunelab.trials.images import tune_images
 
     if not as_json:
         names = ", ".join(searched)
@@ -119,7 +119,7 @@ def tune_command(
         return
     best_file = _write_best(result, hp, runs_dir)
     from tunelab.cli.tune_outputs import retrain, show_outputs
-    from tunelab.search.report import study_outputs
+    from tunelab.report.study_outputs import study_outputs
 
     outputs = study_outputs(result.study(), store=runs_dir, report=report)
     if as_json:

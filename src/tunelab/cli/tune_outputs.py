@@ -9,7 +9,7 @@ from tunelab.cli.console import console, fmt
 
 
 def show_outputs(outputs: Any, top: int = 10) -> None:
-    """Print a :class:`tunelab.search.report.StudyOutputs` for a terminal."""
+    """Print a :class:`tunelab.report.study_outputs.StudyOutputs` for a terminal."""
     show_leaderboard(outputs.study_name, outputs.rows, top)
     if outputs.noise_warning:
         console.print(f"[yellow]warning:[/yellow] {outputs.noise_warning}")
@@ -46,7 +46,7 @@ def show_importances(importances: Any) -> None:
 
 def retrain(result: Any, data: str, hp: Any, runs_dir: Any, quiet: bool) -> str | None:
     """`--retrain-best`: the best knobs trained on all labelled images; the run's name."""
-    from tunelab.search.retrain import best_epoch, retrain_best
+    from tunelab.trials.retrain import best_epoch, retrain_best
 
     best = next((t for t in result.trials if t.number == result.best_trial_number), None)
     if best is None:

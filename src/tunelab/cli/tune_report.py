@@ -25,7 +25,7 @@ def tune_report_command(
 
     from tunelab.cli.console import print_json
     from tunelab.cli.tune_outputs import show_outputs
-    from tunelab.search.report import load_stored_study, study_outputs
+    from tunelab.report.study_outputs import load_stored_study, study_outputs
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     loaded = load_stored_study(study, store=runs_dir, storage=storage)

@@ -36,7 +36,7 @@ def worker_command(
 
     from tunelab.runs import check_name
     from tunelab.search.storage import display_url, storage_url
-    from tunelab.search.worker import join_images
+    from tunelab.trials.join import join_images
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_name(study, "study name")

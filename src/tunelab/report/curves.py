@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tunelab.runs.store import Run, from_csv
+from tunelab.training.callbacks import Callback
 
 _COLOURS = (
     "#1f77b4",
@@ -224,3 +226,13 @@ def plot_runs(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+class PlotCurves(Callback):
+    """Draws ``curves.png`` once the run is stored; a plotting problem never costs the run."""
+
+    def on_run_saved(self, run: Any) -> None:
+        try:
+            plot_run(run)
+        except Exception as err:  # noqa: BLE001 - the run is saved; the picture is a bonus
+            warnings.warn(f"could not draw the learning curves: {err}", stacklevel=2)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
-    from tunelab.search.importance import Importances
-    from tunelab.search.leaderboard import Row
+    from tunelab.report.importance import Importances
+    from tunelab.report.leaderboard import Row
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

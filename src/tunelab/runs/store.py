@@ -275,3 +275,20 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return f"{n} bytes"  # pragma: no cover
+
+
+#: Run statuses that finished training (a sweep's winner or a trial's value comes from these).
+WINNING_STATUSES = ("completed", "stopped-early")
+
+
+def value_slug(value: Any) -> str:
+    """A value as it appears in a run name: 0.003, 1e-05, none, true, flip_rot90."""
+    if value is None or value == []:
+        text = "none"
+    elif isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, list):
+        text = "_".join(str(part) for part in value)
+    else:
+        text = str(value)
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "value"

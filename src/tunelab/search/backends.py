@@ -13,11 +13,10 @@ on one study.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from tunelab.errors import TunelabError, unknown_choice
+from tunelab.search.ray_backend import RayOptions, RayRunner
 
 if TYPE_CHECKING:
     import optuna
@@ -29,44 +28,6 @@ BACKENDS = {
     "local": "trials in this process, or in --workers processes on this machine",
     "ray": "trials as Ray tasks with per-trial resources, on a local instance or a cluster",
 }
-
-
-@dataclass(frozen=True)
-class RayOptions:
-    """Where the Ray cluster is, and what each trial holds while it runs.
-
-    ``address``: None starts a local Ray instance (on this machine's cores) for the run;
-    ``"auto"`` joins the cluster that ``ray start`` made on this machine; ``"HOST:PORT"``
-    (e.g. ``"10.0.0.5:6379"``) or ``"ray://HOST:10001"`` joins a remote one.
-    """
-
-    address: str | None = None
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
-
-    def check(self) -> None:
-        for what, value, allow_zero in (
-            ("cpus_per_trial", self.cpus_per_trial, False),
-            ("gpus_per_trial", self.gpus_per_trial, True),
-        ):
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if (
-                not number
-                or not math.isfinite(value)
-                or value < 0
-                or (value == 0 and not allow_zero)
-            ):
-                raise TunelabError(
-                    f"{what} must be a number {'>=' if allow_zero else '>'} 0 (got {value!r}); "
-                    f"fractions share a device, e.g. 0.5 runs two trials per GPU."
-                )
-        if self.address is not None and (
-            not isinstance(self.address, str) or not self.address.strip()
-        ):
-            raise TunelabError(
-                f"ray address must be 'auto', HOST:PORT or ray://HOST:PORT (got "
-                f"{self.address!r}); leave it out to start a local Ray instance."
-            )
 
 
 class Runner(Protocol):
@@ -125,6 +86,4 @@ def prepare(backend: str, ray: RayOptions | None, workers: int | None) -> Runner
     options.check()
     if workers == 0:  # nothing runs here, so no cluster is needed
         return LocalRunner(0)
-    from tunelab.search.ray_backend import RayRunner
-
     return RayRunner(options, workers)

@@ -28,8 +28,8 @@ import optuna
 from tunelab.errors import TunelabError, unknown_choice
 from tunelab.search import backends
 from tunelab.search import storage as stores
-from tunelab.search.backends import RayOptions
 from tunelab.search.pruners import PRUNERS, create_pruner, resolve_pruner
+from tunelab.search.ray_backend import RayOptions
 from tunelab.search.results import TuneResult, build_result
 from tunelab.search.session import Callback, Objective, SessionPlan
 from tunelab.search.space import check_point, jsonable, space_to_dict, validate_space
@@ -110,7 +110,7 @@ def tune(
             the worker processes when ``workers > 1``). One that calls ``study.stop()``
             ends the run with ``stopped_reason="callback"``.
         backend: "local" (this machine's processes) or "ray" (Ray tasks on a local
-            instance or a cluster; see :class:`~tunelab.search.backends.RayOptions`).
+            instance or a cluster; see :class:`~tunelab.search.ray_backend.RayOptions`).
         ray: where the Ray cluster is and what each trial needs (``backend="ray"``).
         record: JSON-serialisable settings stored with the study (user attribute
             ``tunelab``), for workers that join it to rebuild the objective.

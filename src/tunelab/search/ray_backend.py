@@ -17,11 +17,10 @@ from __future__ import annotations
 import logging
 import math
 import socket
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import TunelabError
-from tunelab.search.backends import RayOptions
 
 if TYPE_CHECKING:
     import optuna
@@ -33,6 +32,44 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 5.0
 #: Seconds the tasks get to record their running trials as interrupted after Ctrl-C.
 CANCEL_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the Ray cluster is, and what each trial holds while it runs.
+
+    ``address``: None starts a local Ray instance (on this machine's cores) for the run;
+    ``"auto"`` joins the cluster that ``ray start`` made on this machine; ``"HOST:PORT"``
+    (e.g. ``"10.0.0.5:6379"``) or ``"ray://HOST:10001"`` joins a remote one.
+    """
+
+    address: str | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+
+    def check(self) -> None:
+        for what, value, allow_zero in (
+            ("cpus_per_trial", self.cpus_per_trial, False),
+            ("gpus_per_trial", self.gpus_per_trial, True),
+        ):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if (
+                not number
+                or not math.isfinite(value)
+                or value < 0
+                or (value == 0 and not allow_zero)
+            ):
+                raise TunelabError(
+                    f"{what} must be a number {'>=' if allow_zero else '>'} 0 (got {value!r}); "
+                    f"fractions share a device, e.g. 0.5 runs two trials per GPU."
+                )
+        if self.address is not None and (
+            not isinstance(self.address, str) or not self.address.strip()
+        ):
+            raise TunelabError(
+                f"ray address must be 'auto', HOST:PORT or ray://HOST:PORT (got "
+                f"{self.address!r}); leave it out to start a local Ray instance."
+            )
 
 
 def import_ray() -> Any:
@@ -70,7 +107,7 @@ class RayRunner:
         quiet["logging_level"] = logging.WARNING
         try:
             if address is None:
-                from tunelab.search.parallel import cores
+                from tunelab.machine import cores
 
                 ray.init(num_cpus=cores(), **quiet)
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -143,3 +144,9 @@ def build_result(
         pruner=pruner,
         _study=study,
     )
+
+
+def ranked(records: Iterable[TrialRecord], maximize: bool = True) -> list[TrialRecord]:
+    """Complete trials, best first; ties go to the earlier trial."""
+    complete = [r for r in records if r.state == "complete" and r.value is not None]
+    return sorted(complete, key=lambda r: -(r.value or 0.0) if maximize else (r.value or 0.0))

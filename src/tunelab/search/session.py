@@ -27,6 +27,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from tunelab.machine import cores
 from tunelab.search.pruners import create_pruner
 from tunelab.search.reporter import Diverged, Pruned, Reporter, trial_seed
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
@@ -266,7 +267,7 @@ def _worker_main(
     stop_event: Any,
     results: Any,
 ) -> None:
-    limit_threads(_cores() // plan.context.workers)
+    limit_threads(cores() // plan.context.workers)
     try:
         study = load_study_for(url, study_name, plan)
         reason = run_session(study, plan, stop_event.is_set)
@@ -275,13 +276,6 @@ def _worker_main(
         results.put((index, "interrupted", None))
     except BaseException as exc:  # reported to the parent, which decides
         results.put((index, "error", f"{type(exc).__name__}: {exc}"))
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def run_workers(url: str, study_name: str, plan: SessionPlan) -> str:

@@ -48,6 +48,9 @@ class Callback:
     def on_train_end(self, state: TrainState) -> None:
         pass
 
+    def on_run_saved(self, run: Any) -> None:
+        """The run is stored (weights, metrics, summary); ``train`` returns it next."""
+
 
 class DivergenceCheck(Callback):
     """Ends the run as ``diverged`` on a NaN/inf loss or one far above where it started."""

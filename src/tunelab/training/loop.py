@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -13,6 +13,7 @@ from torch import nn
 from tunelab.training.callbacks import Callback, TrainState
 from tunelab.training.device import Precision
 from tunelab.training.schedules import Schedule
+from tunelab.training.step import Augment, grad_scaler, train_step
 
 # Below this many float32 bytes the whole split is converted once; above it, per batch.
 _PRECONVERT_BYTES = 1 << 30
@@ -45,9 +46,6 @@ class Batches:
         if self.scale != 1.0 or images.dtype != torch.float32:
             images = images.to(device=device, dtype=torch.float32).div_(self.scale)
         return images, self.labels[index.to(self.labels.device)]
-
-
-Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def evaluate(
@@ -101,7 +99,7 @@ def fit(
     steps = math.ceil(usable / batch_size)
     state = TrainState(epochs=epochs, steps_per_epoch=steps, model=model)
     generator = torch.Generator().manual_seed(seed)
-    scaler = torch.amp.GradScaler(device.type) if precision.grad_scaler else None
+    scaler = grad_scaler(device, precision)
     for callback in callbacks:
         callback.on_train_start(state)
     try:
@@ -158,26 +156,19 @@ def _epochs(
         loss_sum, correct = 0.0, 0
         for batch, start in enumerate(range(0, usable, batch_size), start=1):
             x, y = train.get(order[start : start + batch_size], device)
-            if augment is not None:
-                x = augment(x, generator)
-            if precision.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with precision.autocast(device):
-                logits = model(x)
-            loss = loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            if gradient_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), gradient_clip)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
+            loss, logits = train_step(
+                model,
+                loss_fn,
+                optimizer,
+                x,
+                y,
+                device=device,
+                precision=precision,
+                generator=generator,
+                scaler=scaler,
+                gradient_clip=gradient_clip,
+                augment=augment,
+            )
             lr = schedule.current_lr()
             schedule.after_batch()
             state.step += 1

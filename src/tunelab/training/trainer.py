@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from tunelab.data import ImageDataset, augment_batch, load_dataset, stratified_split
+from tunelab.data import ImageDataset, stratified_split
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
-from tunelab.models import create_model
 from tunelab.runs import Run, RunStore
 from tunelab.runs.store import usual_mode
 from tunelab.training.callbacks import (
@@ -37,9 +36,9 @@ from tunelab.training.device import (
     set_threads,
 )
 from tunelab.training.loop import Batches, evaluate, fit
-from tunelab.training.losses import create_loss
-from tunelab.training.optimizers import create_optimizer
 from tunelab.training.schedules import create_schedule
+from tunelab.training.setup import build_training, resolve_dataset
+from tunelab.training.step import augmenter
 
 
 def as_hyperparameters(
@@ -51,7 +50,7 @@ def as_hyperparameters(
     """Merge a base (model, mapping or nothing) with keyword knobs, validated once.
 
     ``learning_rate: auto`` is replaced by the learning-rate range test's suggestion on
-    ``data`` (see :mod:`tunelab.search.lr_find`).
+    ``data`` (see :mod:`tunelab.training.lr_find`).
     """
     if isinstance(hyperparameters, Hyperparameters):
         base = hyperparameters.model_dump()
@@ -59,18 +58,10 @@ def as_hyperparameters(
         base = dict(hyperparameters or {})
     values = {**base, **knobs}
     if data is not None and is_auto(values.get("learning_rate")):
-        from tunelab.search.lr_find import resolve_auto_learning_rate
+        from tunelab.training.lr_find import resolve_auto_learning_rate
 
         values["learning_rate"] = resolve_auto_learning_rate(data, values, skip_bad=skip_bad)
     return Hyperparameters.parse(values)
-
-
-def resolve_dataset(
-    data: str | Path | ImageDataset, hp: Hyperparameters, skip_bad: bool = False
-) -> ImageDataset:
-    if isinstance(data, ImageDataset):
-        return data
-    return load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
 
 
 def train(
@@ -82,15 +73,16 @@ def train(
     callbacks: Sequence[Callback] = (),
     skip_bad: bool = False,
     split: tuple[np.ndarray, np.ndarray] | None = None,
-    plot: bool = True,
     **knobs: Any,
 ) -> Run:
     """Train a classifier on ``data`` and store the run; return it.
 
     ``data`` is a folder of class sub-folders, a CSV manifest, ``"digits"`` or a loaded
     :class:`~tunelab.data.ImageDataset`. Knobs are :class:`Hyperparameters` fields.
-    ``plot=False`` skips the learning-curve PNG (the tuner does, to save time per trial;
-    `tunelab plot RUN` draws it later from the stored metrics).
+    ``callbacks`` see every batch and epoch, and the stored run at the end
+    (:meth:`~tunelab.training.callbacks.Callback.on_run_saved`): the learning-curve PNG
+    is such a callback (:class:`tunelab.report.curves.PlotCurves`, added by
+    :func:`tunelab.train`).
 
     >>> run = train("digits", epochs=2, learning_rate=0.003)  # doctest: +SKIP
     >>> run.summary["best_val_accuracy"]  # doctest: +SKIP
@@ -120,32 +112,10 @@ def train(
         run.warnings.append(message)
         warnings.warn(message, stacklevel=2)
 
-    torch.manual_seed(hp.seed)
     _, channels, height, width = dataset.images.shape
     num_classes = len(dataset.class_names)
-    model = create_model(
-        hp.model,
-        in_channels=channels,
-        num_classes=num_classes,
-        input_size=(height, width),
-        activation=hp.activation,
-        dropout=hp.dropout,
-    ).to(device)
+    model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=hp.learning_rate)
     store.check_space(_bytes_needed(model, hp.epochs, len(train_idx), batch_size), run)
-    if precision.channels_last:
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    loss_fn = create_loss(
-        hp.loss, num_classes, label_smoothing=hp.label_smoothing, focal_gamma=hp.focal_gamma
-    )
-    optimizer = create_optimizer(
-        hp.optimizer,
-        model.parameters(),
-        lr=hp.learning_rate,
-        weight_decay=hp.weight_decay,
-        momentum=hp.momentum,
-        nesterov=hp.nesterov,
-        betas=(hp.beta1, hp.beta2),
-    )
     train_data = Batches.from_arrays(
         dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
     )
@@ -163,12 +133,7 @@ def train(
         plateau_patience=hp.plateau_patience,
         max_lr=hp.learning_rate,
     )
-    augment = None
-    if hp.augment:
-        kinds = list(hp.augment)
-
-        def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-            return augment_batch(x, kinds, generator)
+    augment = augmenter(list(hp.augment))
 
     stoppers: list[Callback] = [BestWeights(keep_weights=hp.restore_best_weights)]
     if hp.early_stopping_patience:
@@ -248,8 +213,8 @@ def train(
         state.history, state.batches, summary, hp.model_dump()
     ).to_dict()
     run.write_json("summary.json", summary)
-    if plot:
-        _plot(run)
+    for callback in callbacks:
+        callback.on_run_saved(run)
     if state.status == "interrupted":
         raise KeyboardInterrupt
     return run
@@ -261,16 +226,6 @@ def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size:
     weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
     rows = epochs * math.ceil(n_train / max(batch_size, 1))
     return 2 * weights + 100 * rows + 1_000_000
-
-
-def _plot(run: Run) -> None:
-    """The run's learning-curve PNG; a plotting problem never costs the run."""
-    from tunelab.report.curves import plot_run
-
-    try:
-        plot_run(run)
-    except Exception as err:  # noqa: BLE001 - the run is saved; the picture is a bonus
-        warnings.warn(f"could not draw the learning curves: {err}", stacklevel=2)
 
 
 def _prefix(data: Any, hp: Hyperparameters) -> str:

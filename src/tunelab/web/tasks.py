@@ -83,7 +83,7 @@ def train_task(
     job.runs.append(run_name)
     job.emit("run", run=run_name, hyperparameters=hp.model_dump(mode="json"))
     try:
-        run = train(data, hp, store=store, name=run_name, callbacks=[Stream(job)], plot=False)
+        run = train(data, hp, store=store, name=run_name, callbacks=[Stream(job)])
     except KeyboardInterrupt:  # stopped: train() saved the run as interrupted
         run = Run(store.root / run_name)
     return finish_run(job, run)
@@ -120,7 +120,8 @@ def sweep_task(
     base: dict[str, Any],
     name: str,
 ) -> dict[str, Any]:
-    from tunelab.search.sweep import SweepInterrupted, SweepRow, sweep
+    from tunelab.explore.sweep import sweep
+    from tunelab.explore.sweep_rows import SweepInterrupted, SweepRow
 
     def on_row(row: SweepRow) -> None:
         job.runs.append(row.run)
@@ -156,7 +157,7 @@ def tune_task(
     options: dict[str, Any],
     study: str,
 ) -> dict[str, Any]:
-    from tunelab.search.images import tune_images
+    from tunelab.trials.images import tune_images
     from tunelab.web.studies import (
         best_config_path,
         snapshot,

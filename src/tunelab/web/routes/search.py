@@ -43,8 +43,8 @@ class TuneRequest(BaseModel):
 
 @router.post("/sweep", status_code=202)
 def start_sweep(request: Request, body: SweepRequest) -> Any:
-    from tunelab.search.ladders import knob_name
-    from tunelab.search.sweep import plan_values
+    from tunelab.explore.ladders import knob_name
+    from tunelab.explore.sweep import plan_values
     from tunelab.web.tasks import sweep_task
 
     settings = settings_of(request)

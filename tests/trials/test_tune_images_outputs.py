@@ -10,8 +10,8 @@ from tunelab.data import make_synthetic_folder
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
 from tunelab.runs import RunStore
-from tunelab.search.images import build_space, tune_images
 from tunelab.search.reporter import Pruned
+from tunelab.trials.images import build_space, tune_images
 
 FIXES = [
     "model=mlp",
@@ -89,8 +89,8 @@ def test_cross_validation_reports_the_mean_over_folds_per_epoch(data, tmp_path) 
 
 
 def test_a_pruned_cross_validated_trial_stops_every_fold(data, tmp_path) -> None:
-    from tunelab.search.cv import cv_objective
-    from tunelab.search.images import _dataset
+    from tunelab.trials.cv import cv_objective
+    from tunelab.trials.data import trial_dataset
 
     class PruneAtOne:
         seed, trial_number = 7, 5
@@ -106,7 +106,7 @@ def test_a_pruned_cross_validated_trial_stops_every_fold(data, tmp_path) -> None
         def set_user_attr(self, key: str, value: object) -> None:
             self.attrs[key] = value
 
-    _dataset(str(data), None)
+    trial_dataset(str(data), None)
     reporter = PruneAtOne()
     with pytest.raises(Pruned):
         cv_objective(
@@ -131,7 +131,7 @@ def test_cv_larger_than_the_smallest_class_is_refused(data, tmp_path) -> None:
 
 
 def test_retrain_best_trains_on_all_images_for_the_best_epoch(data, tmp_path) -> None:
-    from tunelab.search.retrain import best_epoch, check_retrain_target, retrain_best
+    from tunelab.trials.retrain import best_epoch, check_retrain_target, retrain_best
 
     store = tmp_path / "runs"
     hp = small(epochs=3)

@@ -5,7 +5,7 @@
 (0.003, PosixPath('tunelab-runs/sweeps/sweep-20250101-120000.png'))
 
 Values: given, or the recommended ladder around the knob's current value
-(:mod:`tunelab.search.ladders`). Every value is validated through
+(:mod:`tunelab.explore.ladders`). Every value is validated through
 :class:`~tunelab.knobs.Hyperparameters` before anything runs.
 
 What is stored, in the run store (``./tunelab-runs`` or ``$TUNELAB_RUNS``):
@@ -30,7 +30,7 @@ budget from its curve (rows say ``from_curve``; their time is the sum of their e
 trains its own run.
 
 Runs use ``workers`` processes (default ``min(values, cores // 2)``, each with
-``cores // workers`` torch threads; see :mod:`tunelab.search.parallel`). Results are the
+``cores // workers`` torch threads; see :mod:`tunelab.explore.parallel`). Results are the
 same for any number of workers up to float rounding from the thread count; set
 ``threads`` to make them bit-identical. Ctrl-C keeps the finished runs, saves the
 running ones as interrupted and raises :class:`SweepInterrupted` with the partial result.
@@ -40,11 +40,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,89 +49,23 @@ import numpy as np
 
 from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
+from tunelab.explore.ladders import knob_name, ladder
+from tunelab.explore.parallel import DataRef, Job, Outcome, default_workers, run_here, run_pool
+from tunelab.explore.sweep_rows import (
+    SweepInterrupted,
+    SweepResult,
+    SweepRow,
+    budget_rows,
+    sweep_row,
+)
 from tunelab.knobs import Hyperparameters
-from tunelab.runs import Run, RunStore
-from tunelab.runs.store import atomic_write, check_name, finite
-from tunelab.search.ladders import knob_name, ladder
-from tunelab.search.parallel import DataRef, Job, Outcome, default_workers, run_here, run_pool
+from tunelab.report.sweep import plot_sweep
+from tunelab.runs import RunStore
+from tunelab.runs.store import atomic_write, check_name, finite, value_slug
 from tunelab.training.callbacks import Callback
 
 # Schedules whose learning rate at epoch e does not depend on the planned number of epochs.
 CAUSAL_SCHEDULES = ("constant", "step", "reduce-on-plateau")
-WINNING_STATUSES = ("completed", "stopped-early")
-
-
-@dataclass
-class SweepRow:
-    """One value of the swept knob and how its run went."""
-
-    value: Any
-    run: str
-    status: str
-    final_val_accuracy: float | None = None
-    best_val_accuracy: float | None = None
-    best_val_loss: float | None = None
-    best_epoch: int | None = None
-    epochs_run: int = 0
-    seconds: float | None = None
-    verdict: str | None = None
-    error: str | None = None
-    from_curve: bool = False
-    curve: list[dict[str, float]] = field(default_factory=list, repr=False)
-
-    def to_dict(self, curve: bool = True) -> dict[str, Any]:
-        data = asdict(self)
-        if not curve:
-            data.pop("curve")
-        return data
-
-
-@dataclass
-class SweepResult:
-    """The rows (in value order), the winner, and where the summary and plot are."""
-
-    sweep: str
-    knob: str
-    values: list[Any]
-    rows: list[SweepRow]
-    mode: str  # "separate" (a run per value) or "shared-curve" (one run, read per budget)
-    workers: int
-    hyperparameters: dict[str, Any]
-    store: Path
-    summary_path: Path | None = None
-    plot_path: Path | None = None
-    interrupted: bool = False
-    seconds: float = 0.0
-
-    @property
-    def winner(self) -> SweepRow | None:
-        """Best validation accuracy, then lowest validation loss, among finished runs."""
-        return pick_winner(self.rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        winner = self.winner
-        return {
-            "sweep": self.sweep,
-            "knob": self.knob,
-            "values": self.values,
-            "mode": self.mode,
-            "workers": self.workers,
-            "interrupted": self.interrupted,
-            "seconds": round(self.seconds, 3),
-            "winner": None if winner is None else {"value": winner.value, "run": winner.run},
-            "store": str(self.store),
-            "plot": None if self.plot_path is None else str(self.plot_path),
-            "hyperparameters": self.hyperparameters,
-            "rows": [row.to_dict() for row in self.rows],
-        }
-
-
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep; ``.result`` holds the rows so far (saved like a full one)."""
-
-    def __init__(self, result: SweepResult) -> None:
-        super().__init__("sweep interrupted")
-        self.result = result
 
 
 def sweep(
@@ -179,7 +110,7 @@ def sweep(
 
     def collect(outcome: Outcome) -> None:
         value = next(job.meta["value"] for job in jobs if job.name == outcome.name)
-        row = _row(store.root / outcome.name, outcome, value)
+        row = sweep_row(store.root / outcome.name, outcome, value)
         rows_by_run[outcome.name] = row
         if on_row is not None:
             on_row(row)
@@ -198,7 +129,7 @@ def sweep(
         outcomes, interrupted = run_pool(jobs, ref, store.root, workers=count, **options)
     for job, outcome in zip(jobs, outcomes, strict=True):
         if outcome.name not in rows_by_run:
-            rows_by_run[outcome.name] = _row(store.root / job.name, outcome, job.meta["value"])
+            rows_by_run[outcome.name] = sweep_row(store.root / job.name, outcome, job.meta["value"])
     if mode == "shared-curve":
         rows = budget_rows(rows_by_run[jobs[0].name], [value for value, _ in planned])
     else:
@@ -241,7 +172,7 @@ def _plan(
         placeholder = Hyperparameters.parse({**base, "learning_rate": 0.01})
         if values is not None:
             plan_values(field_name, values, placeholder)
-        from tunelab.search.lr_find import resolve_auto_learning_rate
+        from tunelab.training.lr_find import resolve_auto_learning_rate
 
         base = {**base, "learning_rate": resolve_auto_learning_rate(data, base, skip_bad=skip_bad)}
     hp = Hyperparameters.parse(base)
@@ -328,7 +259,7 @@ def parse_values(knob: str, text: str) -> list[Any]:
 
     ``augment`` combinations join their parts with ``+`` (``none,flip,flip+rot90``).
     """
-    from tunelab.cli.knob_flags import parse_value
+    from tunelab.knobs import parse_value
 
     parts = [part.strip() for part in text.split(",")]
     if any(not part for part in parts):
@@ -376,19 +307,6 @@ def _sweep_id(store: RunStore, name: str | None) -> str:
     raise TunelabError(f"could not choose a new sweep name in {str(store.root)!r}; use --name.")
 
 
-def value_slug(value: Any) -> str:
-    """A value as it appears in a run name: 0.003, 1e-05, none, true, flip_rot90."""
-    if value is None or value == []:
-        text = "none"
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, list):
-        text = "_".join(str(part) for part in value)
-    else:
-        text = str(value)
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "value"
-
-
 def _jobs(
     sweep_id: str, knob: str, planned: list[tuple[Any, Hyperparameters]], mode: str
 ) -> list[Job]:
@@ -432,99 +350,6 @@ def _base_values(
     return {**base, **knobs}
 
 
-# ---------------------------------------------------------------- rows
-
-
-def _row(path: Path, outcome: Outcome, value: Any) -> SweepRow:
-    run = Run(path)
-    summary = run.summary if path.is_dir() else {}
-    curve = run.epochs if path.is_dir() else []
-    status = outcome.status
-    if status not in ("error", "not-run") and summary.get("status"):
-        status = str(summary["status"])
-    diagnosis = summary.get("diagnosis")
-    verdict = None
-    if isinstance(diagnosis, dict):
-        verdict = diagnosis.get("verdict") or diagnosis.get("label") or diagnosis.get("text")
-    elif isinstance(diagnosis, str):
-        verdict = diagnosis
-    return SweepRow(
-        value=value,
-        run=outcome.name,
-        status=status,
-        final_val_accuracy=summary.get("final_val_accuracy"),
-        best_val_accuracy=summary.get("best_val_accuracy"),
-        best_val_loss=summary.get("best_val_loss"),
-        best_epoch=summary.get("best_epoch"),
-        epochs_run=int(summary.get("epochs_run") or len(curve)),
-        seconds=summary.get("train_seconds"),
-        verdict=None if verdict is None else str(verdict),
-        error=outcome.error,
-        curve=curve,
-    )
-
-
-def budget_rows(full: SweepRow, budgets: Sequence[int]) -> list[SweepRow]:
-    """Rows for shorter epoch budgets read from one longer run's curve (causal schedules).
-
-    A budget the run got through reads as completed with the curve's first epochs; a
-    budget at or past where the run stopped (early stopping, divergence, Ctrl-C, an
-    error) reads as the run itself, because an N-epoch run would have stopped there too.
-    """
-    done = full.epochs_run  # epochs fully trained by the time the run ended
-    if full.status == "completed":
-        done += 1
-    elif full.status == "diverged" and full.curve:
-        # divergence in a batch of the next epoch leaves the last recorded epoch sound
-        done += int(math.isfinite(full.curve[-1].get("val_loss", math.nan)))
-    rows = []
-    for budget in budgets:
-        if budget == full.epochs_run and full.status == "completed":
-            rows.append(SweepRow(**{**asdict(full), "value": budget}))
-        elif budget < done:
-            rows.append(_curve_row(full, budget, full.curve[:budget]))
-        else:
-            rows.append(
-                SweepRow(**{**asdict(full), "value": budget, "from_curve": budget != full.value})
-            )
-    return rows
-
-
-def _curve_row(full: SweepRow, budget: int, part: list[dict[str, float]]) -> SweepRow:
-    finite_rows = [h for h in part if math.isfinite(h.get("val_loss", math.nan))]
-    best_loss = min(finite_rows, key=lambda h: h["val_loss"]) if finite_rows else {}
-    best_acc = max(finite_rows, key=lambda h: h["val_accuracy"]) if finite_rows else {}
-    seconds = sum(h.get("seconds", 0.0) for h in part)
-    return SweepRow(
-        value=budget,
-        run=full.run,
-        status="completed",
-        final_val_accuracy=part[-1].get("val_accuracy") if part else None,
-        best_val_accuracy=best_acc.get("val_accuracy"),
-        best_val_loss=best_loss.get("val_loss"),
-        best_epoch=int(best_loss["epoch"]) if best_loss else None,
-        epochs_run=len(part),
-        seconds=round(seconds, 3),
-        from_curve=True,
-        curve=part,
-    )
-
-
-def pick_winner(rows: Sequence[SweepRow]) -> SweepRow | None:
-    """Best validation accuracy, ties broken by the lower validation loss, then order."""
-    candidates = [
-        row for row in rows if row.status in WINNING_STATUSES and row.best_val_accuracy is not None
-    ]
-    if not candidates:
-        return None
-
-    def key(row: SweepRow) -> tuple[float, float]:
-        loss = row.best_val_loss if row.best_val_loss is not None else math.inf
-        return (-float(row.best_val_accuracy or 0.0), loss)
-
-    return min(candidates, key=key)
-
-
 # ---------------------------------------------------------------- saving
 
 
@@ -536,42 +361,3 @@ def _save(result: SweepResult, plot: str | Path | None) -> None:
     result.summary_path = folder / f"{result.sweep}.json"
     text = json.dumps(finite(result.to_dict()), indent=2, default=str, allow_nan=False)
     atomic_write(result.summary_path, text + "\n")
-
-
-def plot_sweep(result: SweepResult, path: Path) -> Path | None:
-    """Validation loss and accuracy per epoch, one line per value; None if nothing ran."""
-    rows = [row for row in result.rows if row.curve]
-    if not rows:
-        return None
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.2), layout="constrained")
-    loss_axes, acc_axes = figure.subplots(1, 2)
-    winner = result.winner
-    if result.mode == "shared-curve":
-        longest = max(rows, key=lambda row: len(row.curve))
-        rows = [longest]
-    for index, row in enumerate(rows):
-        epochs = [h["epoch"] for h in row.curve]
-        best = winner is not None and row.run == winner.run and result.mode == "separate"
-        label = f"{result.knob}={value_slug(row.value)}" + (" (best)" if best else "")
-        if row.status not in WINNING_STATUSES:
-            label += f" [{row.status}]"
-        style = {"linewidth": 2.6 if best else 1.4, "color": f"C{index % 10}", "label": label}
-        loss_axes.plot(epochs, [h["val_loss"] for h in row.curve], marker=".", **style)
-        acc_axes.plot(epochs, [h["val_accuracy"] for h in row.curve], marker=".", **style)
-    if result.mode == "shared-curve":
-        for budget in result.values:
-            is_best = winner is not None and winner.value == budget
-            for axes in (loss_axes, acc_axes):
-                axes.axvline(budget, color="C3" if is_best else "0.6", linestyle=":")
-    loss_axes.set_title("validation loss")
-    acc_axes.set_title("validation accuracy")
-    for axes in (loss_axes, acc_axes):
-        axes.set_xlabel("epoch")
-        axes.grid(True, alpha=0.3)
-    acc_axes.legend(fontsize="small", loc="lower right")
-    figure.suptitle(f"{result.sweep}: {result.knob}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    return path

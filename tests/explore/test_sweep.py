@@ -8,15 +8,9 @@ import pytest
 
 from tunelab.data import load_dataset
 from tunelab.errors import TunelabError
+from tunelab.explore.sweep import standard_layout, sweep
+from tunelab.explore.sweep_rows import SweepInterrupted, SweepRow, budget_rows, pick_winner
 from tunelab.runs import RunStore
-from tunelab.search.sweep import (
-    SweepInterrupted,
-    SweepRow,
-    budget_rows,
-    pick_winner,
-    standard_layout,
-    sweep,
-)
 from tunelab.training.callbacks import Callback
 from tunelab.training.trainer import train
 

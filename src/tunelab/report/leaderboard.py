@@ -20,8 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunelab.search.results import TrialRecord
-from tunelab.search.weights import ranked
+from tunelab.search.results import TrialRecord, ranked
 
 #: z for a two-sided 95 % interval.
 Z95 = 1.959963984540054

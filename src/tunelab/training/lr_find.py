@@ -24,7 +24,7 @@ epochs and early stopping do not apply here.
 >>> result = find_lr("digits", batch_size=32)  # doctest: +SKIP
 >>> result.suggested, result.suggestions  # doctest: +SKIP
 (0.0025, {'valley': 0.0025, 'steep': 0.0012, 'minimum': 0.0091})
->>> result.plot("lr-find.png")  # doctest: +SKIP
+>>> plot_lr_find(result, "lr-find.png")  # tunelab.report.lr_find  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -39,15 +39,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from tunelab.data import ImageDataset, augment_batch, stratified_split
+from tunelab.data import ImageDataset, stratified_split
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
-from tunelab.models import create_model
 from tunelab.training.device import Precision, choose_device, resolve_precision, set_threads
-from tunelab.training.loop import Augment, Batches
-from tunelab.training.losses import create_loss
-from tunelab.training.optimizers import create_optimizer
-from tunelab.training.trainer import as_hyperparameters, resolve_dataset
+from tunelab.training.loop import Batches
+from tunelab.training.setup import build_training, resolve_dataset
+from tunelab.training.step import Augment, augmenter, grad_scaler, train_step
 
 RECOMMENDED = "valley"
 
@@ -87,37 +85,6 @@ class LRFinderResult:
             "hyperparameters": dict(self.hyperparameters),
         }
 
-    def plot(self, path: str | Path) -> Path:
-        """Write the loss against the learning rate (log axis), suggestions marked, as PNG."""
-        from matplotlib.figure import Figure
-
-        path = Path(path)
-        figure = Figure(figsize=(7, 4.5), layout="constrained")
-        axes = figure.add_subplot()
-        axes.plot(self.lrs, self.losses, color="0.75", linewidth=0.8, label="loss (per batch)")
-        axes.plot(self.lrs, self.smoothed, color="C0", linewidth=1.8, label="smoothed loss")
-        markers = {"valley": ("C3", "o"), "steep": ("C2", "s"), "minimum": ("C1", "^")}
-        for name, lr in self.suggestions.items():
-            colour, marker = markers.get(name, ("C4", "D"))
-            loss = float(np.interp(math.log(lr), np.log(self.lrs), self.smoothed))
-            tag = " (recommended)" if name == RECOMMENDED else ""
-            axes.axvline(lr, color=colour, linewidth=0.8, linestyle=":")
-            axes.plot([lr], [loss], marker=marker, color=colour, markersize=8, linestyle="none")
-            axes.plot([], [], marker=marker, color=colour, linestyle="none",
-                      label=f"{name}: {lr:.2g}{tag}")  # fmt: skip
-        axes.set_xscale("log")
-        axes.set_xlabel("learning rate")
-        axes.set_ylabel("training loss")
-        low = min(self.smoothed)
-        top = max(self.smoothed[0], low) if self.smoothed else 1.0
-        axes.set_ylim(low - 0.1 * (top - low + 1e-12), top + 0.6 * (top - low + 1e-12))
-        axes.set_title("learning-rate range test")
-        axes.grid(True, which="both", alpha=0.25)
-        axes.legend(loc="upper left", fontsize="small")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=110)
-        return path
-
 
 def find_lr(
     data: str | Path | ImageDataset,
@@ -141,7 +108,7 @@ def find_lr(
     knobs = {k: v for k, v in knobs.items() if k != "learning_rate"}
     base = _base_values(hyperparameters)
     base.pop("learning_rate", None)
-    hp = as_hyperparameters(base, knobs)
+    hp = Hyperparameters.parse({**base, **knobs})
     dataset = resolve_dataset(data, hp, skip_bad)
     set_threads(hp.threads)
     train_idx, _ = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
@@ -151,13 +118,7 @@ def find_lr(
     batches = Batches.from_arrays(
         dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
     )
-    augment: Augment | None = None
-    if hp.augment:
-        kinds = list(hp.augment)
-
-        def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-            return augment_batch(x, kinds, generator)
-
+    augment = augmenter(list(hp.augment))
     lrs, losses, smoothed, diverged = range_test(
         model,
         loss_fn,
@@ -210,43 +171,6 @@ def check_range(start: float, end: float, steps: int) -> None:
         )
 
 
-def build_training(
-    dataset: ImageDataset,
-    hp: Hyperparameters,
-    device: torch.device,
-    precision: Precision,
-    *,
-    lr: float,
-) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer]:
-    """The model, loss and optimizer as ``train()`` builds them (same seed, same init)."""
-    torch.manual_seed(hp.seed)
-    _, channels, height, width = dataset.images.shape
-    num_classes = len(dataset.class_names)
-    model = create_model(
-        hp.model,
-        in_channels=channels,
-        num_classes=num_classes,
-        input_size=(height, width),
-        activation=hp.activation,
-        dropout=hp.dropout,
-    ).to(device)
-    if precision.channels_last:
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    loss_fn = create_loss(
-        hp.loss, num_classes, label_smoothing=hp.label_smoothing, focal_gamma=hp.focal_gamma
-    )
-    optimizer = create_optimizer(
-        hp.optimizer,
-        model.parameters(),
-        lr=lr,
-        weight_decay=hp.weight_decay,
-        momentum=hp.momentum,
-        nesterov=hp.nesterov,
-        betas=(hp.beta1, hp.beta2),
-    )
-    return model, loss_fn, optimizer
-
-
 def range_test(
     model: nn.Module,
     loss_fn: nn.Module,
@@ -278,7 +202,7 @@ def range_test(
     optimizer_state = copy.deepcopy(optimizer.state_dict())
     was_training = model.training
     generator = torch.Generator().manual_seed(seed)
-    scaler = torch.amp.GradScaler(device.type) if precision.grad_scaler else None
+    scaler = grad_scaler(device, precision)
     n = len(batches)
     batch_size = max(1, min(batch_size, n))
     lrs: list[float] = []
@@ -296,26 +220,19 @@ def range_test(
                 order, position = torch.randperm(n, generator=generator), 0
             x, y = batches.get(order[position : position + batch_size], device)
             position += batch_size
-            if augment is not None:
-                x = augment(x, generator)
-            if precision.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with precision.autocast(device):
-                logits = model(x)
-            loss = loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            if gradient_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), gradient_clip)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
+            loss, _ = train_step(
+                model,
+                loss_fn,
+                optimizer,
+                x,
+                y,
+                device=device,
+                precision=precision,
+                generator=generator,
+                scaler=scaler,
+                gradient_clip=gradient_clip,
+                augment=augment,
+            )
             value = float(loss.item())
             if not math.isfinite(value):
                 diverged = True

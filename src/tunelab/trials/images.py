@@ -18,6 +18,7 @@ from typing import Any
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, choices, knob_info
 from tunelab.search.space import Dim, space_from_dict
+from tunelab.trials.data import trial_dataset
 
 # Known-good settings tried before any sampling (issue 4's first lead): complete points,
 # so the first trial is cheap and sound (the small CNN, Adam at 3e-3), the second strong
@@ -27,8 +28,6 @@ KNOWN_GOOD: tuple[dict[str, Any], ...] = (
     {"model": "simple-cnn", "optimizer": "adam", "learning_rate": 0.003, **_PLAIN},
     {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, **_PLAIN},
 )
-
-_DATASETS: dict[tuple[str, Any], Any] = {}  # decoded once per worker process, not per trial
 
 
 def default_space() -> dict[str, Dim]:
@@ -86,15 +85,6 @@ def _check_values(name: str, dim: Dim) -> None:
         Hyperparameters.parse({name: value})
 
 
-def _dataset(source: str, input_size: Any) -> Any:
-    key = (source, input_size)
-    if key not in _DATASETS:
-        from tunelab.data import load_dataset
-
-        _DATASETS[key] = load_dataset(source, input_size=input_size)
-    return _DATASETS[key]
-
-
 def image_objective(
     params: dict[str, Any],
     reporter: Any,
@@ -111,7 +101,7 @@ def image_objective(
     from tunelab.training.trainer import train
 
     hp = Hyperparameters.parse({**base, **params})
-    dataset = _dataset(data, hp.input_size)
+    dataset = trial_dataset(data, hp.input_size)
     split = stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
     hp = hp.replace(seed=reporter.seed)
 
@@ -134,7 +124,6 @@ def image_objective(
         name=f"{study}-trial-{number:04d}",
         callbacks=[report],
         split=split,
-        plot=False,
     )
     reporter.set_user_attr("run", run.name)
     reporter.set_user_attr("status", run.status)
@@ -173,8 +162,8 @@ def tune_images(
     The study persists in ``<store>/studies/<study>.db`` (SQLite) unless ``storage`` is
     given, and resumes with ``resume=True``. Returns the engine's ``TuneResult``.
     Only the best ``keep_weights`` trials keep their weights (None keeps all; see
-    :mod:`tunelab.search.weights`). ``cv=K`` scores each trial by K-fold
-    cross-validation (see :mod:`tunelab.search.cv`).
+    :mod:`tunelab.trials.weights`). ``cv=K`` scores each trial by K-fold
+    cross-validation (see :mod:`tunelab.trials.cv`).
 
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
@@ -199,17 +188,17 @@ def tune_images(
         base.pop(key, None)
     if str(data) != "digits":
         data = str(Path(data).resolve())
-    dataset = _dataset(str(data), hp.input_size)  # fail fast on bad data, decode once here
-    from tunelab.search.worker import artifacts_folder, image_record
+    dataset = trial_dataset(str(data), hp.input_size)  # fail fast on bad data, decode once here
+    from tunelab.trials.join import artifacts_folder, image_record
 
     trials_root = artifacts_folder(artifacts if artifacts is not None else runs.root)
     objective = functools.partial(
         image_objective, data=str(data), base=base, store=trials_root, study=name
     )
     if cv is not None:
-        from tunelab.search.cv import check_folds, cv_objective
+        from tunelab.trials.cv import check_folds, cv_objective
 
-        folds = check_folds(cv, _dataset(str(data), hp.input_size).labels)
+        folds = check_folds(cv, trial_dataset(str(data), hp.input_size).labels)
         objective = functools.partial(
             cv_objective,
             data=str(data),
@@ -218,7 +207,7 @@ def tune_images(
             study=name,
             folds=folds,
         )
-    from tunelab.search.weights import KeepBestWeights
+    from tunelab.trials.weights import KeepBestWeights
 
     keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
     points = _starting_points(searched) if known_good else []

@@ -19,7 +19,7 @@ all folds finish would prune nothing. Taking turns also keeps the folds off each
 cores and torch's global random state, so a trial is as repeatable as a single run.
 
 The trial's value is the best mean over epochs (one epoch count for all folds, which is
-what :mod:`tunelab.search.retrain` trains for), not the mean of each fold's own best,
+what :mod:`tunelab.trials.retrain` trains for), not the mean of each fold's own best,
 which would be biased upwards. A fold that stops early (early stopping) counts with its
 last value in the later epochs' means; a fold that diverges makes the trial diverge.
 """
@@ -169,11 +169,11 @@ def cv_objective(
     Reports the mean validation accuracy over folds per epoch and returns its best.
     """
     from tunelab.knobs import Hyperparameters
-    from tunelab.search.images import _dataset
     from tunelab.search.reporter import Diverged, Pruned
+    from tunelab.trials.data import trial_dataset
 
     hp = Hyperparameters.parse({**base, **params})
-    dataset = _dataset(data, hp.input_size)
+    dataset = trial_dataset(data, hp.input_size)
     splits = fold_splits(dataset.labels, folds, hp.seed)  # the base seed: same folds for all
     hp = hp.replace(seed=reporter.seed)
     number = reporter.trial_number if reporter.trial_number is not None else 0
@@ -259,7 +259,6 @@ def _train_fold(
                 name=name,
                 callbacks=[TakeTurns()],
                 split=split,
-                plot=False,
             )
             if run.status == "diverged":
                 error = Diverged(f"fold {fold + 1}: {run.summary.get('reason') or 'diverged'}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import TunelabError
+from tunelab.search.results import ranked
 
 if TYPE_CHECKING:
     import optuna
@@ -47,12 +48,6 @@ def trial_runs(record: TrialRecord) -> list[str]:
         return [str(name) for name in runs]
     run = record.user_attrs.get("run")
     return [str(run)] if run else []
-
-
-def ranked(records: Iterable[TrialRecord], maximize: bool = True) -> list[TrialRecord]:
-    """Complete trials, best first; ties go to the earlier trial."""
-    complete = [r for r in records if r.state == "complete" and r.value is not None]
-    return sorted(complete, key=lambda r: -(r.value or 0.0) if maximize else (r.value or 0.0))
 
 
 def drop_weights(

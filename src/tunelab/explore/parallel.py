@@ -16,7 +16,6 @@ worker process:
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,6 +25,7 @@ from typing import Any
 
 from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
+from tunelab.machine import cores
 from tunelab.training.callbacks import Callback, TrainState
 
 
@@ -68,14 +68,6 @@ class DataRef:
         return self.source
 
 
-def cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
 def default_workers(jobs: int) -> int:
     """``min(jobs, cores // 2)``, at least 1: each worker keeps two or more threads."""
     return max(1, min(jobs, cores() // 2))
@@ -101,8 +93,8 @@ def run_job(
     callbacks: Sequence[Callback] = (),
 ) -> Outcome:
     """Train ``job`` into ``store``; never raises except on Ctrl-C in this process."""
+    from tunelab.api import train
     from tunelab.runs import Run
-    from tunelab.training.trainer import train
 
     try:
         train(

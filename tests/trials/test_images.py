@@ -9,8 +9,8 @@ from tunelab.data import make_synthetic_folder
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, knob_info
 from tunelab.runs import RunStore
-from tunelab.search.images import build_space, default_space, parse_budget, tune_images
 from tunelab.search.space import Fixed
+from tunelab.trials.images import build_space, default_space, parse_budget, tune_images
 
 
 def test_default_space_is_the_tunable_knobs() -> None:

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import TunelabError, did_you_mean
-from tunelab.search.importance import Importances, param_importances
-from tunelab.search.leaderboard import Row, leaderboard, noise_warning
+from tunelab.report.importance import Importances, param_importances
+from tunelab.report.leaderboard import Row, leaderboard, noise_warning
 from tunelab.search.results import TrialRecord
 
 if TYPE_CHECKING:

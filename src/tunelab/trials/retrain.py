@@ -61,8 +61,8 @@ def retrain_best(
     ``hyperparameters`` are the base knobs the study was tuned with (the searched ones
     are replaced by the best trial's).
     """
-    from tunelab.search.images import _dataset
-    from tunelab.training.trainer import train
+    from tunelab.api import train
+    from tunelab.trials.data import trial_dataset
 
     best = next((t for t in result.trials if t.number == result.best_trial_number), None)
     if best is None:
@@ -78,7 +78,7 @@ def retrain_best(
         seed=best.seed if best.seed is not None else hyperparameters.seed,
     )
     source = str(data) if str(data) == "digits" else str(Path(data).resolve())
-    dataset = _dataset(source, hp.input_size)
+    dataset = trial_dataset(source, hp.input_size)
     everything = np.arange(len(dataset.labels), dtype=np.int64)
     run = train(
         dataset,

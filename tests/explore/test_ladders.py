@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tunelab.errors import TunelabError
+from tunelab.explore.ladders import LADDERS, knob_name, ladder, ladder_around, one_three_ten
+from tunelab.explore.sweep import parse_values, plan_values
 from tunelab.knobs import Hyperparameters, choices
-from tunelab.search.ladders import LADDERS, knob_name, ladder, ladder_around, one_three_ten
-from tunelab.search.sweep import parse_values, plan_values, value_slug
+from tunelab.runs.store import value_slug
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ import torch
 from tunelab.data import load_dataset, stratified_split
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
-from tunelab.search.lr_find import (
+from tunelab.training.device import resolve_precision
+from tunelab.training.loop import Batches
+from tunelab.training.lr_find import (
     build_training,
     check_range,
     find_lr,
@@ -22,8 +24,6 @@ from tunelab.search.lr_find import (
     suggest,
     valley,
 )
-from tunelab.training.device import resolve_precision
-from tunelab.training.loop import Batches
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,9 @@ def test_stops_once_the_loss_diverges(digits) -> None:
 
 
 def test_plot_and_dict(digits_result, tmp_path) -> None:
-    path = digits_result.plot(tmp_path / "sub" / "lr.png")
+    from tunelab.report.lr_find import plot_lr_find
+
+    path = plot_lr_find(digits_result, tmp_path / "sub" / "lr.png")
     assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = digits_result.to_dict()
     assert data["recommended"] == "valley" and data["suggested"] == digits_result.suggested

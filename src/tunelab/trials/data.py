@@ -1,0 +1,17 @@
+"""The data set of a study's trials, decoded once per process and shared by its trials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_DATASETS: dict[tuple[str, Any], Any] = {}  # decoded once per worker process, not per trial
+
+
+def trial_dataset(source: str, input_size: Any) -> Any:
+    """The :class:`~tunelab.data.ImageDataset` at ``source``, loaded on first use only."""
+    key = (source, input_size)
+    if key not in _DATASETS:
+        from tunelab.data import load_dataset
+
+        _DATASETS[key] = load_dataset(source, input_size=input_size)
+    return _DATASETS[key]
