@@ -13,10 +13,19 @@ Defaults follow Piximi's: Adam, categorical cross-entropy, learning rate 0.01, b
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from tunelab.errors import TunelabError, did_you_mean
 
@@ -41,6 +50,13 @@ ScheduleName = Literal["constant", "step", "cosine", "one-cycle", "reduce-on-pla
 AugmentName = Literal["flip", "rot90", "crop", "brightness-contrast"]
 PrecisionName = Literal["fp32", "bf16", "fp16", "auto"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+#: The value of ``learning_rate`` that asks the range test to choose it at training time.
+Auto = Literal["auto"]
+
+
+def one_of(names: Any) -> str:
+    """A Literal's names as a knob's ``allowed`` text: ``"sgd, momentum, adam"``."""
+    return ", ".join(str(name) for name in get_args(names))
 
 
 def knob(
@@ -71,12 +87,6 @@ def knob(
     return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
-def is_auto(value: Any) -> bool:
-    """Whether a knob value asks for the automatic choice (``"auto"``, any case); only
-    ``learning_rate`` accepts it (the range test picks the value, see ``tunelab lr-find``)."""
-    return isinstance(value, str) and value.strip().lower() == "auto"
-
-
 class Hyperparameters(BaseModel):
     """Every setting of a training run. Invalid values raise a one-line TunelabError."""
 
@@ -85,7 +95,7 @@ class Hyperparameters(BaseModel):
     # --- architecture ---
     model: ModelName = knob(
         "simple-cnn",
-        allowed="simple-cnn, cnn, resnet, mobilenet, mlp",
+        allowed=one_of(ModelName),
         typical="simple-cnn for small greyscale images; resnet for harder data",
         help="network architecture, built from scratch",
         group="model",
@@ -93,7 +103,7 @@ class Hyperparameters(BaseModel):
     )
     activation: ActivationName = knob(
         "relu",
-        allowed="relu, leaky-relu, elu, gelu, silu, tanh, sigmoid",
+        allowed=one_of(ActivationName),
         typical="relu",
         help="nonlinearity used in every hidden layer",
         group="model",
@@ -131,21 +141,20 @@ class Hyperparameters(BaseModel):
     # --- optimisation ---
     optimizer: OptimizerName = knob(
         "adam",
-        allowed="sgd, momentum, adam, adamw, adadelta, adagrad, adamax, rmsprop, nadam, radam",
+        allowed=one_of(OptimizerName),
         typical="adam",
         help="the rule that turns gradients into weight updates",
         group="optimizer",
         search={"choices": ["adam", "adamw", "momentum", "nadam", "rmsprop"]},
     )
-    learning_rate: float = knob(
+    # A number, or "auto": the range test picks it when training starts (trainer.train).
+    learning_rate: Annotated[float, Field(gt=0.0, le=10.0)] | Auto = knob(
         0.01,
         allowed="learning_rate > 0 (at most 10), or auto (the range test picks it)",
         typical="0.0001 to 1; try 0.01, then steps of x3",
         help="step size of each weight update",
         group="optimizer",
         search={"low": 1e-4, "high": 0.1, "log": True},
-        gt=0.0,
-        le=10.0,
     )
     momentum: float = knob(
         0.9,
@@ -203,10 +212,7 @@ class Hyperparameters(BaseModel):
     # --- loss ---
     loss: LossName = knob(
         "cross-entropy",
-        allowed=(
-            "cross-entropy, sigmoid-cross-entropy, hinge, squared-hinge, huber, mse, mae, "
-            "log-loss, focal, label-smoothing"
-        ),
+        allowed=one_of(LossName),
         typical="cross-entropy",
         help="what training minimises",
         group="loss",
@@ -261,7 +267,7 @@ class Hyperparameters(BaseModel):
     )
     schedule: ScheduleName = knob(
         "constant",
-        allowed="constant, step, cosine, one-cycle, reduce-on-plateau",
+        allowed=one_of(ScheduleName),
         typical="constant; cosine or one-cycle for longer runs",
         help="how the learning rate changes during training",
         group="schedule",
@@ -308,7 +314,7 @@ class Hyperparameters(BaseModel):
     )
     augment: list[AugmentName] = knob(
         [],
-        allowed="any of flip, rot90, crop, brightness-contrast",
+        allowed="any of " + one_of(AugmentName),
         typical="flip,rot90 for microscopy; none for digits",
         help="random transformations of each training batch",
         group="data",
@@ -326,14 +332,14 @@ class Hyperparameters(BaseModel):
     )
     precision: PrecisionName = knob(
         "auto",
-        allowed="fp32, bf16, fp16, auto",
+        allowed=one_of(PrecisionName),
         typical="auto (fp32 on the CPU, mixed precision on a GPU)",
         help="numeric precision of the forward pass",
         group="runtime",
     )
     device: DeviceName = knob(
         "auto",
-        allowed="auto, cpu, cuda, mps",
+        allowed=one_of(DeviceName),
         typical="auto",
         help="where to train",
         group="runtime",
@@ -347,6 +353,23 @@ class Hyperparameters(BaseModel):
         ge=1,
         le=1024,
     )
+
+    @field_validator("learning_rate", mode="before")
+    @classmethod
+    def _normalise_auto(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        return value
+
+    @field_validator("nesterov")
+    @classmethod
+    def _nesterov_needs_momentum(cls, value: bool, info: ValidationInfo) -> bool:
+        problem = nesterov_problem(
+            info.data.get("optimizer"), info.data.get("momentum", 0.9), value
+        )
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("augment", mode="before")
     @classmethod
@@ -366,19 +389,22 @@ class Hyperparameters(BaseModel):
 
     # --- construction with one-line errors ---
     @classmethod
-    def parse(cls, values: dict[str, Any]) -> Hyperparameters:
-        """Validate ``values``; raise a one-line :class:`TunelabError` on the first problem."""
-        unknown = [key for key in values if key not in cls.model_fields]
-        if unknown:
-            raise unknown_knob(unknown[0])
+    def parse(cls, values: Mapping[str, Any]) -> Hyperparameters:
+        """Validate ``values`` once; on problems raise :class:`KnobErrors`, a one-line
+        :class:`TunelabError` (the first problem) that also names every bad field."""
         try:
             return cls(**values)
         except ValidationError as err:
-            raise knob_error(err) from None
+            raise KnobErrors(field_errors(err, list(values))) from None
 
     def replace(self, **changes: Any) -> Hyperparameters:
         """A validated copy with ``changes`` applied."""
         return type(self).parse({**self.model_dump(), **changes})
+
+    @property
+    def auto_learning_rate(self) -> bool:
+        """Whether ``learning_rate`` is ``"auto"``, left for the range test to choose."""
+        return self.learning_rate == "auto"
 
     @property
     def input_size(self) -> tuple[int, int] | None:
@@ -476,33 +502,125 @@ def unknown_knob(name: str) -> TunelabError:
     )
 
 
+class KnobErrors(TunelabError):
+    """Knobs refused at validation: the first problem as the one line, and ``errors``,
+    one line per bad field (the web form shows each beside its field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(next(iter(errors.values())))
+        self.errors = errors
+
+
+def field_errors(err: ValidationError, given: list[str] | None = None) -> dict[str, str]:
+    """One line per bad field of pydantic's report, unknown knobs first (in ``given`` order)."""
+    by_field: dict[str, Any] = {}
+    for problem in err.errors():
+        loc = [str(part) for part in problem.get("loc", ()) if not isinstance(part, int)]
+        by_field.setdefault(loc[0] if loc else "hyperparameters", problem)
+    order = given or []
+    unknown = [name for name, problem in by_field.items() if problem["type"] == "extra_forbidden"]
+    unknown.sort(key=lambda name: order.index(name) if name in order else len(order))
+    ordered = [*unknown, *(name for name in by_field if name not in unknown)]
+    return {name: str(_problem_error(name, by_field[name])) for name in ordered}
+
+
 def knob_error(err: ValidationError) -> TunelabError:
     """Turn pydantic's report into tunelab's one line: field, value given, range, typical."""
-    first = err.errors()[0]
-    loc = [str(part) for part in first.get("loc", ()) if not isinstance(part, int)]
-    field = loc[0] if loc else "hyperparameters"
-    if first.get("type") == "extra_forbidden":
+    return KnobErrors(field_errors(err))
+
+
+def _problem_error(field: str, problem: Any) -> TunelabError:
+    if problem.get("type") == "extra_forbidden":
         return unknown_knob(field)
+    if problem.get("type") == "value_error":  # a rule across knobs, worded where it is made
+        return TunelabError(str(problem.get("ctx", {}).get("error", problem.get("msg"))))
     info = Hyperparameters.model_fields.get(field)
     extra: dict[str, Any] = {}
     if info is not None and isinstance(info.json_schema_extra, dict):
         extra = info.json_schema_extra
-    given = first.get("input")
-    allowed = extra.get("allowed", first.get("msg", "a valid value"))
+    given = problem.get("input")
+    allowed = extra.get("allowed", problem.get("msg", "a valid value"))
     typical = extra.get("typical")
-    choices = _choices(field)
+    names = _literal_strings(info.annotation, strict=False) if info is not None else ()
     hint = ""
-    if choices and isinstance(given, str):
-        hint = did_you_mean(given, choices)
-    if isinstance(given, list) and choices:
-        bad = [g for g in given if g not in choices]
+    if names and isinstance(given, str):
+        hint = did_you_mean(given, names)
+    if isinstance(given, list) and names:
+        bad = [g for g in given if g not in names]
         if bad:
             given = bad[0]
-            hint = did_you_mean(str(given), choices)
+            hint = did_you_mean(str(given), names)
     message = f"invalid {field}: got {given!r}; allowed: {allowed}.{hint}"
     if typical:
         message += f" Typical: {typical}."
     return TunelabError(message)
+
+
+def nesterov_problem(optimizer: Any, momentum: Any, nesterov: Any) -> str | None:
+    """Nesterov momentum needs momentum > 0 (torch refuses it otherwise): the one wording,
+    used by the model and by :func:`tunelab.training.optimizers.create_optimizer`."""
+    if nesterov and momentum == 0 and optimizer in (None, "momentum"):
+        return (
+            "nesterov needs momentum > 0 (got momentum=0). Set momentum to 0.9 "
+            "or turn nesterov off."
+        )
+    return None
+
+
+def bounds(field: str) -> dict[str, float]:
+    """A numeric knob's limits as ``{"ge"|"gt"|"le"|"lt": value}`` (empty for others)."""
+    info = Hyperparameters.model_fields[field]
+    items = list(info.metadata)
+    for arg in get_args(info.annotation):  # ``Annotated[float, Field(gt=0)] | Literal[...]``
+        if get_origin(arg) is Annotated:
+            for meta in get_args(arg)[1:]:
+                items.extend(getattr(meta, "metadata", [meta]))
+    found: dict[str, float] = {}
+    for item in items:
+        if not isinstance(item, annotated_types.BaseMetadata):
+            continue
+        for attr in ("ge", "gt", "le", "lt"):
+            value = getattr(item, attr, None)
+            if value is not None:
+                found[attr] = value
+    return found
+
+
+_RULES = {
+    "ge": (">=", lambda value, limit: value >= limit),
+    "gt": (">", lambda value, limit: value > limit),
+    "le": ("<=", lambda value, limit: value <= limit),
+    "lt": ("<", lambda value, limit: value < limit),
+}
+
+
+def check_numbers(**values: float) -> None:
+    """Check numeric knobs against the model's own limits (:func:`bounds`): the guard of a
+    factory called directly with plain numbers (a validated model already obeys them).
+
+    >>> check_numbers(beta1=0.0)  # allowed: 0 <= beta1 < 1
+    """
+    for field, value in values.items():
+        limits = bounds(field)
+        if all(_RULES[attr][1](value, limit) for attr, limit in limits.items()):
+            continue
+        rule = " and ".join(f"{_RULES[attr][0]} {limit:g}" for attr, limit in limits.items())
+        typical = knob_info(field).get("typical")
+        raise TunelabError(
+            f"{field} must be {rule} (got {value})." + (f" Typical: {typical}." if typical else "")
+        )
+
+
+def as_hyperparameters(
+    hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
+    knobs: Mapping[str, Any] | None = None,
+) -> Hyperparameters:
+    """The knobs as a model: a :class:`Hyperparameters` travels as it is (validated
+    already); a mapping, with keywords on top, is validated here, once."""
+    extra = dict(knobs or {})
+    if isinstance(hyperparameters, Hyperparameters):
+        return hyperparameters.replace(**extra) if extra else hyperparameters
+    return Hyperparameters.parse({**dict(hyperparameters or {}), **extra})
 
 
 def _choices(field: str) -> tuple[str, ...]:
@@ -510,15 +628,30 @@ def _choices(field: str) -> tuple[str, ...]:
     return _literal_strings(info.annotation) if info is not None else ()
 
 
-def _literal_strings(annotation: Any) -> tuple[str, ...]:
-    """The names of a Literal, also inside ``list[...]`` or ``X | None``."""
+def _literal_strings(annotation: Any, strict: bool = True) -> tuple[str, ...]:
+    """The names of a Literal, also inside ``list[...]`` or ``X | None``.
+
+    ``strict``: a number with a literal beside it (``float | Literal["auto"]``) is not
+    categorical, so it has no choices.
+    """
     if get_origin(annotation) is Literal:
         return tuple(arg for arg in get_args(annotation) if isinstance(arg, str))
-    for arg in get_args(annotation):
-        found = _literal_strings(arg)
+    args = get_args(annotation)
+    if strict and get_origin(annotation) is not list:
+        others = [a for a in args if a is not type(None) and get_origin(a) is not Literal]
+        if others:
+            return ()
+    for arg in args:
+        found = _literal_strings(arg, strict)
         if found:
             return found
     return ()
+
+
+def accepts_auto(field: str) -> bool:
+    """Whether a numeric knob also takes ``"auto"`` (``learning_rate``: the range test)."""
+    info = Hyperparameters.model_fields[field]
+    return not _choices(field) and "auto" in _literal_strings(info.annotation, strict=False)
 
 
 def choices(field: str) -> tuple[str, ...]:

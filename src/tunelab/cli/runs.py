@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
@@ -22,7 +21,7 @@ def list_runs(
     store = RunStore(runs_dir)
     rows = []
     for run in store.list():
-        summary, config = run.summary, _config(run.path)
+        summary, config = run.summary, run.config
         rows.append(
             {
                 "run": run.name,
@@ -56,7 +55,7 @@ def show(
 ) -> None:
     """The run's knobs, summary and per-epoch curve."""
     run = RunStore(runs_dir).get(name)
-    data = {"summary": run.summary, "config": _config(run.path), "epochs": run.epochs}
+    data = {"summary": run.summary, "config": run.config, "epochs": run.epochs}
     if as_json:
         print_json(data)
         return
@@ -79,7 +78,7 @@ def show(
             f"{row['learning_rate']:.3g}",
         )
     console.print(table)
-    config = _config(run.path)
+    config = run.config
     console.print("knobs: " + ", ".join(f"{k}={v}" for k, v in config.items()))
     summary = run.summary
     if summary and not summary.get("diagnosis"):
@@ -99,7 +98,7 @@ def compare(
     """The knobs that differ between runs, beside their results."""
     store = RunStore(runs_dir)
     runs = [store.get(name) for name in names]
-    configs = [_config(run.path) for run in runs]
+    configs = [run.config for run in runs]
     keys = sorted({k for c in configs for k in c})
     differing = [k for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
     metrics = ["status", "best_val_accuracy", "best_val_loss", "best_epoch", "train_seconds"]
@@ -140,13 +139,3 @@ def delete(
     for run in runs:
         store.delete(run.name)
         console.print(f"deleted {run.name}")
-
-
-def _config(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load((path / "config.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}

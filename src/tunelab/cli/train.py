@@ -9,23 +9,14 @@ import typer
 
 from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
-from tunelab.knobs import Hyperparameters, is_auto, read_config_file
+from tunelab.knobs import Hyperparameters, read_config_file
 
 
-def load_knobs(
-    config: Path | None, values: dict[str, Any], data: str | None = None, skip_bad: bool = False
-) -> Hyperparameters:
-    """Config file first, then flags on top; validated once.
-
-    With ``data``, ``--learning-rate auto`` runs the learning-rate range test on it.
-    """
+def load_knobs(config: Path | None, values: dict[str, Any]) -> Hyperparameters:
+    """Config file first, then flags on top: validated once, here, into the model that
+    travels on (``learning_rate: auto`` stays ``"auto"``; training resolves it)."""
     base = read_config_file(config) if config is not None else {}
-    merged = {**base, **cli_knobs(values)}
-    if data is None:
-        return Hyperparameters.parse(merged)
-    from tunelab.training.trainer import as_hyperparameters
-
-    return as_hyperparameters(merged, {}, data, skip_bad)
+    return Hyperparameters.parse({**base, **cli_knobs(values)})
 
 
 @with_knob_flags
@@ -49,10 +40,7 @@ def train_command(
     **knobs: Any,
 ) -> None:
     """Train a classifier on DATA with every knob under your control."""
-    auto = is_auto(cli_knobs(knobs).get("learning_rate"))
-    hp = load_knobs(config, knobs, data, skip_bad)
-    if auto and not as_json:
-        console.print(f"learning rate (auto, from the range test): {hp.learning_rate:g}")
+    hp = load_knobs(config, knobs)
     from tunelab.api import train
 
     callbacks = []
@@ -66,6 +54,10 @@ def train_command(
         err_console.print("interrupted: the epochs that finished are saved in the run store.")
         raise typer.Exit(130) from None
     summary = run.summary
+    if summary.get("learning_rate_auto") is not None and not as_json:
+        console.print(
+            f"learning rate (auto, from the range test): {summary['learning_rate_auto']:g}"
+        )
     if as_json:
         print_json(summary)
     else:

@@ -81,7 +81,9 @@ def tune_command(
     hp = load_knobs(config, knobs)
     seconds = parse_budget(budget) if budget is not None else None
     if seconds is None and trials is None and strategy != "grid":
-        trials = 20
+        from tunelab.search.defaults import DEFAULT_TRIALS
+
+        trials = DEFAULT_TRIALS
     searched = build_space(space_file=space, fixes=fix or (), ranges=range_ or ())
     from tunelab.trials.weights import check_keep
 
@@ -180,7 +182,4 @@ def _write_best(result: Any, hp: Any, runs_dir: Path | None) -> Path | None:
         return None
     from tunelab.runs import RunStore
 
-    folder = RunStore(runs_dir).root / "studies"
-    folder.mkdir(parents=True, exist_ok=True)
-    best = hp.replace(**result.best_params)
-    return best.save(folder / f"{result.study_name}-best.yaml")
+    return RunStore(runs_dir).write_best_config(result.study_name, hp, result.best_params)

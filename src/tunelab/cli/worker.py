@@ -76,7 +76,7 @@ def _local_study(study: str, runs_dir: Path | None) -> str:
     from tunelab.errors import TunelabError
     from tunelab.runs import RunStore
 
-    path = (RunStore(runs_dir).root / "studies" / f"{study}.db").resolve()
+    path = RunStore(runs_dir).study_db_path(study).resolve()
     if not path.is_file():
         raise TunelabError(
             f"no study {study!r} in the run store ({path} does not exist). Pass --storage with "

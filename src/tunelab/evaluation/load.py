@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def resolve_run(name: str | Path, runs_dir: str | Path | None = None) -> Run:
     """A run by name in the store (``latest`` works), or a run folder given by path."""
     path = Path(name)
-    if (path / "model.json").is_file() or (path / "config.yaml").is_file():
+    if (path / "model.json").is_file() or Run(path).config_path.is_file():
         return Run(path)
     return RunStore(runs_dir).get(str(name))
 

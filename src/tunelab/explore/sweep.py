@@ -58,7 +58,7 @@ from tunelab.explore.sweep_rows import (
     budget_rows,
     sweep_row,
 )
-from tunelab.knobs import Hyperparameters
+from tunelab.knobs import Hyperparameters, as_hyperparameters
 from tunelab.report.sweep import plot_sweep
 from tunelab.runs import RunStore
 from tunelab.runs.store import atomic_write, check_name, finite, value_slug
@@ -87,16 +87,19 @@ def sweep(
     """Train once per value of ``vary`` with every other knob fixed; return the comparison.
 
     ``values``: a list, a comma-separated string as on the command line, or None for the
-    recommended ladder around the current value. ``learning_rate="auto"`` is replaced by
-    lr-find's suggestion first (so a learning-rate ladder centres on it). ``plot``: where
-    the PNG goes (default next to the sweep summary). ``on_row`` is called as each run
+    recommended ladder around the current value. ``learning_rate="auto"`` is resolved
+    once, by lr-find's range test, before the values are planned: a learning-rate ladder
+    centres on it, and every run of the sweep shares it (only the swept knob differs).
+    ``plot``: where the PNG goes (default next to the sweep summary). ``on_row`` is called as each run
     finishes, ``on_stop`` as soon as Ctrl-C is seen; ``callbacks`` go to every run (they
     must be picklable when ``workers > 1``).
     """
     started = time.perf_counter()
     field_name = knob_name(vary)
     store = store if isinstance(store, RunStore) else RunStore(store)
-    hp, planned = _plan(data, field_name, values, _base_values(hyperparameters, knobs), skip_bad)
+    hp, planned = _plan(
+        data, field_name, values, as_hyperparameters(hyperparameters, knobs), skip_bad
+    )
     count = check_workers(workers, len(planned))
     mode = "separate"
     if field_name == "epochs" and hp.schedule in CAUSAL_SCHEDULES and len(planned) > 1:
@@ -156,26 +159,21 @@ def _plan(
     data: str | Path | ImageDataset,
     field_name: str,
     values: Sequence[Any] | str | None,
-    base: dict[str, Any],
+    hp: Hyperparameters,
     skip_bad: bool,
 ) -> tuple[Hyperparameters, list[tuple[Any, Hyperparameters]]]:
     """The shared knobs and the validated values; ``learning_rate: auto`` resolved."""
-    from tunelab.knobs import is_auto
-
     if field_name in ("input_height", "input_width") and isinstance(data, ImageDataset):
         raise TunelabError(
             f"sweeping {field_name} needs the data's source (a folder, CSV or 'digits') to "
             "load it at each size, not a loaded ImageDataset."
         )
-    if is_auto(base.get("learning_rate")):
-        # Check everything else before the range test spends time on it.
-        placeholder = Hyperparameters.parse({**base, "learning_rate": 0.01})
-        if values is not None:
-            plan_values(field_name, values, placeholder)
+    check_values(field_name, values, hp)  # before the range test spends time on them
+    if hp.auto_learning_rate and not (field_name == "learning_rate" and values is not None):
         from tunelab.training.lr_find import resolve_auto_learning_rate
 
-        base = {**base, "learning_rate": resolve_auto_learning_rate(data, base, skip_bad=skip_bad)}
-    hp = Hyperparameters.parse(base)
+        lr = resolve_auto_learning_rate(data, hp, skip_bad=skip_bad)
+        hp = hp.model_copy(update={"learning_rate": lr})  # in range by construction
     return hp, plan_values(field_name, values, hp)
 
 
@@ -220,6 +218,14 @@ def standard_layout(dataset: ImageDataset) -> ImageDataset:
 
 
 # ---------------------------------------------------------------- values
+
+
+def check_values(knob: str, values: Sequence[Any] | str | None, hp: Hyperparameters) -> None:
+    """Refuse bad sweep values before anything runs. A ladder around ``learning_rate:
+    auto`` is planned once the range test has chosen the centre (see :func:`sweep`)."""
+    if values is None and getattr(hp, knob_name(knob)) == "auto":
+        return
+    plan_values(knob, values, hp)
 
 
 def plan_values(
@@ -302,7 +308,7 @@ def _sweep_id(store: RunStore, name: str | None) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for counter in range(1, 1000):
         sweep_id = f"sweep-{stamp}" + (f"-{counter}" if counter > 1 else "")
-        if not (store.root / "sweeps" / f"{sweep_id}.json").exists():
+        if not store.sweep_path(sweep_id).exists():
             return sweep_id
     raise TunelabError(f"could not choose a new sweep name in {str(store.root)!r}; use --name.")
 
@@ -326,7 +332,7 @@ def _jobs(
 
 
 def _check_free(store: RunStore, sweep_id: str, jobs: list[Job]) -> None:
-    if (store.root / "sweeps" / f"{sweep_id}.json").exists():
+    if store.sweep_path(sweep_id).exists():
         raise TunelabError(
             f"a sweep named {sweep_id!r} already exists in {str(store.root)!r}. Choose "
             "another --name."
@@ -340,24 +346,14 @@ def _check_free(store: RunStore, sweep_id: str, jobs: list[Job]) -> None:
             )
 
 
-def _base_values(
-    hyperparameters: Hyperparameters | dict[str, Any] | None, knobs: dict[str, Any]
-) -> dict[str, Any]:
-    if isinstance(hyperparameters, Hyperparameters):
-        base = hyperparameters.model_dump()
-    else:
-        base = dict(hyperparameters or {})
-    return {**base, **knobs}
-
-
 # ---------------------------------------------------------------- saving
 
 
 def _save(result: SweepResult, plot: str | Path | None) -> None:
-    folder = result.store / "sweeps"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = Path(plot) if plot is not None else folder / f"{result.sweep}.png"
+    summary_path = RunStore(result.store).sweep_path(result.sweep)
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(plot) if plot is not None else summary_path.with_suffix(".png")
     result.plot_path = plot_sweep(result, target)
-    result.summary_path = folder / f"{result.sweep}.json"
+    result.summary_path = summary_path
     text = json.dumps(finite(result.to_dict()), indent=2, default=str, allow_nan=False)
     atomic_write(result.summary_path, text + "\n")

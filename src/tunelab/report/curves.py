@@ -57,16 +57,6 @@ def _loss_top(epochs: list[dict[str, float]], batches: list[dict[str, float]]) -
     return max(values) * 1.1 if values else None
 
 
-def _config(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load((path / "config.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def plot_run(run_path: str | Path | Run, out: str | Path | None = None) -> Path:
     """Write the run's learning curves to ``out`` (default: ``curves.png`` in the run folder)."""
     from matplotlib.figure import Figure
@@ -146,7 +136,7 @@ def _title(
     if not isinstance(diagnosis, dict):
         from tunelab.diagnosis import diagnose
 
-        diagnosis = diagnose(epochs, batches, summary, _config(run.path)).to_dict()
+        diagnosis = diagnose(epochs, batches, summary, run.config).to_dict()
     text = str(diagnosis.get("text", ""))
     return run.name + "\n" + "\n".join(textwrap.wrap(text, 150)[:3])
 
@@ -161,7 +151,7 @@ def differing_knobs(configs: Sequence[dict[str, Any]]) -> list[str]:
 
 def run_labels(runs: Sequence[Run]) -> list[str]:
     """A label per run naming the knobs that differ (``learning_rate=0.01``), else its name."""
-    configs = [_config(run.path) for run in runs]
+    configs = [run.config for run in runs]
     knobs = differing_knobs(configs)
     if not knobs:
         return [run.name for run in runs]
@@ -218,7 +208,7 @@ def plot_runs(
         loss_ax.set_ylim(0, max(tops))
     acc_ax.set_ylim(0, 1.02)
     loss_ax.legend(fontsize=8, title="validation solid, training dashed", title_fontsize=8)
-    knobs = differing_knobs([_config(run.path) for run in resolved])
+    knobs = differing_knobs([run.config for run in resolved])
     title = "runs compared" + (f" by {', '.join(knobs[:5])}" if knobs else "")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

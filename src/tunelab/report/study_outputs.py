@@ -62,7 +62,7 @@ def studies_folder(store: str | Path | None = None) -> Path:
     """``<store>/studies``: where study databases, best configs and reports live."""
     from tunelab.runs import RunStore
 
-    return RunStore(store).root / "studies"
+    return RunStore(store).studies_dir
 
 
 def load_stored_study(

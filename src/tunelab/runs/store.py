@@ -4,6 +4,10 @@ A run folder holds ``config.yaml`` (the hyperparameters), ``metrics_batch.csv`` 
 ``metrics_epoch.csv``, ``summary.json`` (final and best metrics, status, timings),
 ``model.safetensors`` with ``model.json`` (what is needed to rebuild and use the model).
 Files are written atomically, so a crash never leaves half a file behind.
+
+The store's other folders are spelled here and nowhere else: ``studies/`` (a tune's
+``<study>.db``, ``<study>-best.yaml`` and reports; :meth:`RunStore.studies_dir`) and
+``sweeps/`` (a sweep's ``<sweep>.json`` and ``.png``; :meth:`RunStore.sweeps_dir`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from typing import Any
 
 from tunelab.errors import TunelabError, did_you_mean
 
+CONFIG_FILE = "config.yaml"
+STUDIES = "studies"
+SWEEPS = "sweeps"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 RESERVED = {"latest", "all"}
 
@@ -123,7 +130,7 @@ class Run:
         import yaml
 
         data = hyperparameters.model_dump(mode="json")
-        atomic_write(self.path / "config.yaml", yaml.safe_dump(data, sort_keys=False))
+        atomic_write(self.config_path, yaml.safe_dump(data, sort_keys=False))
 
     def write_metrics(self, epochs: list[dict[str, Any]], batches: list[dict[str, Any]]) -> None:
         atomic_write(self.path / "metrics_epoch.csv", to_csv(epochs))
@@ -161,10 +168,26 @@ class Run:
         return from_csv(self.path / "metrics_batch.csv")
 
     @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """``config.yaml`` as it is on disk (a mapping; empty when missing or unreadable)."""
+        import yaml
+
+        try:
+            data = yaml.safe_load(self.config_path.read_text())
+        except (OSError, yaml.YAMLError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
     def hyperparameters(self) -> Any:
+        """``config.yaml`` validated as :class:`~tunelab.knobs.Hyperparameters`."""
         from tunelab.knobs import Hyperparameters
 
-        return Hyperparameters.load(self.path / "config.yaml")
+        return Hyperparameters.load(self.config_path)
 
     @property
     def weights_path(self) -> Path:
@@ -209,19 +232,65 @@ class RunStore:
             f"{_size(needed)}. Free some space, or choose another store with --runs-dir."
         )
 
+    # --- the store's layout ---
+    @property
+    def studies_dir(self) -> Path:
+        """``<store>/studies``: study databases, best configs, importances and reports."""
+        return self.root / STUDIES
+
+    def study_db_path(self, study: str) -> Path:
+        return self.studies_dir / f"{check_name(study, 'study name')}.db"
+
+    def best_config_path(self, study: str) -> Path:
+        """Where a study's best knobs are written as YAML (``<study>-best.yaml``)."""
+        return self.studies_dir / f"{check_name(study, 'study name')}-best.yaml"
+
+    def write_best_config(self, study: str, base: Any, params: dict[str, Any]) -> Path:
+        """Write ``base`` (a :class:`~tunelab.knobs.Hyperparameters`) with a study's best
+        ``params`` applied, validated, to :meth:`best_config_path`; return the path.
+        ``tunelab tune`` and the web app both write the best config through this."""
+        path = self.best_config_path(study)
+        best = base.replace(**params)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        import yaml
+
+        atomic_write(path, yaml.safe_dump(best.model_dump(mode="json"), sort_keys=False))
+        return path
+
+    def study_names(self) -> list[str]:
+        """The studies with a database in ``studies/``."""
+        folder = self.studies_dir
+        return sorted(p.stem for p in folder.glob("*.db")) if folder.is_dir() else []
+
+    @property
+    def sweeps_dir(self) -> Path:
+        """``<store>/sweeps``: each sweep's summary (``.json``) and plot (``.png``)."""
+        return self.root / SWEEPS
+
+    def sweep_path(self, sweep: str) -> Path:
+        return self.sweeps_dir / f"{check_name(sweep, 'sweep name')}.json"
+
+    def sweep_names(self) -> list[str]:
+        folder = self.sweeps_dir
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    def check_new_name(self, name: str) -> str:
+        """``name`` if a new run may take it, else the one-line reason it may not."""
+        check_name(name)
+        if name in RESERVED:
+            raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
+        if (self.root / name).exists():
+            raise TunelabError(
+                f"a run named {name!r} already exists in {str(self.root)!r}. Choose "
+                "another name, or delete it with `tunelab runs delete`."
+            )
+        return name
+
     def create(self, prefix: str, name: str | None = None) -> Run:
         """A new, empty run folder; the store is checked for writability first."""
         self._ensure_root()
         if name is not None:
-            check_name(name)
-            if name in RESERVED:
-                raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
-            path = self.root / name
-            if path.exists():
-                raise TunelabError(
-                    f"a run named {name!r} already exists in {str(self.root)!r}. Choose "
-                    "another name, or delete it with `tunelab runs delete`."
-                )
+            path = self.root / self.check_new_name(name)
             path.mkdir()
             return Run(path)
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -239,7 +308,7 @@ class RunStore:
         if not self.root.is_dir():
             return []
         return sorted(
-            p.name for p in self.root.iterdir() if p.is_dir() and (p / "config.yaml").exists()
+            p.name for p in self.root.iterdir() if p.is_dir() and (p / CONFIG_FILE).exists()
         )
 
     def list(self) -> list[Run]:

@@ -106,9 +106,11 @@ def find_lr(
     """
     check_range(start, end, steps)
     knobs = {k: v for k, v in knobs.items() if k != "learning_rate"}
-    base = _base_values(hyperparameters)
-    base.pop("learning_rate", None)
-    hp = Hyperparameters.parse({**base, **knobs})
+    if isinstance(hyperparameters, Hyperparameters):
+        hp = hyperparameters.replace(**knobs) if knobs else hyperparameters  # validated already
+    else:
+        base = {k: v for k, v in (hyperparameters or {}).items() if k != "learning_rate"}
+        hp = Hyperparameters.parse({**base, **knobs})
     dataset = resolve_dataset(data, hp, skip_bad)
     set_threads(hp.threads)
     train_idx, _ = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
@@ -301,20 +303,22 @@ def minimum(lrs: np.ndarray, losses: np.ndarray) -> float:
 
 
 def resolve_auto_learning_rate(
-    data: str | Path | ImageDataset, values: dict[str, Any], *, skip_bad: bool = False
+    data: str | Path | ImageDataset,
+    hyperparameters: Hyperparameters | dict[str, Any],
+    *,
+    skip_bad: bool = False,
+    split: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """The learning rate ``learning_rate: auto`` stands for: lr-find's ``valley``.
 
-    ``values`` are the run's other knobs as given (the ``learning_rate`` entry is
-    ignored); they are validated here, so a bad one fails with its usual message. The
-    suggestion is rounded to two significant digits and kept within the knob's range.
+    The range test runs with the run's other knobs (its ``learning_rate`` is ignored) on
+    ``split``'s training part when given (:func:`tunelab.training.trainer.train` passes
+    the run's own). A mapping is validated here, so a bad knob fails with its usual
+    message. The suggestion is rounded to two significant digits and kept within the
+    knob's range.
     """
-    others = {key: value for key, value in values.items() if key != "learning_rate"}
-    result = find_lr(data, Hyperparameters.parse(others), skip_bad=skip_bad)
+    if not isinstance(hyperparameters, Hyperparameters):
+        others = {k: v for k, v in hyperparameters.items() if k != "learning_rate"}
+        hyperparameters = Hyperparameters.parse(others)
+    result = find_lr(data, hyperparameters, skip_bad=skip_bad, split=split)
     return min(10.0, float(f"{result.suggested:.2g}"))
-
-
-def _base_values(hyperparameters: Hyperparameters | dict[str, Any] | None) -> dict[str, Any]:
-    if isinstance(hyperparameters, Hyperparameters):
-        return hyperparameters.model_dump()
-    return dict(hyperparameters or {})

@@ -19,7 +19,7 @@ import torch
 
 from tunelab.data import ImageDataset, stratified_split
 from tunelab.errors import TunelabError
-from tunelab.knobs import Hyperparameters, is_auto
+from tunelab.knobs import Hyperparameters, as_hyperparameters
 from tunelab.runs import Run, RunStore
 from tunelab.runs.store import usual_mode
 from tunelab.training.callbacks import (
@@ -39,29 +39,6 @@ from tunelab.training.loop import Batches, evaluate, fit
 from tunelab.training.schedules import create_schedule
 from tunelab.training.setup import build_training, resolve_dataset
 from tunelab.training.step import augmenter
-
-
-def as_hyperparameters(
-    hyperparameters: Hyperparameters | dict[str, Any] | None,
-    knobs: dict[str, Any],
-    data: str | Path | ImageDataset | None = None,
-    skip_bad: bool = False,
-) -> Hyperparameters:
-    """Merge a base (model, mapping or nothing) with keyword knobs, validated once.
-
-    ``learning_rate: auto`` is replaced by the learning-rate range test's suggestion on
-    ``data`` (see :mod:`tunelab.training.lr_find`).
-    """
-    if isinstance(hyperparameters, Hyperparameters):
-        base = hyperparameters.model_dump()
-    else:
-        base = dict(hyperparameters or {})
-    values = {**base, **knobs}
-    if data is not None and is_auto(values.get("learning_rate")):
-        from tunelab.training.lr_find import resolve_auto_learning_rate
-
-        values["learning_rate"] = resolve_auto_learning_rate(data, values, skip_bad=skip_bad)
-    return Hyperparameters.parse(values)
 
 
 def train(
@@ -87,18 +64,27 @@ def train(
     >>> run = train("digits", epochs=2, learning_rate=0.003)  # doctest: +SKIP
     >>> run.summary["best_val_accuracy"]  # doctest: +SKIP
     """
-    hp = as_hyperparameters(hyperparameters, knobs, data, skip_bad)
+    hp = as_hyperparameters(hyperparameters, knobs)  # a model travels as it is
     store = store if isinstance(store, RunStore) else RunStore(store)
+    # Set-up first: everything that can refuse the run does so before its folder exists.
+    if name is not None:
+        store.check_new_name(name)
     dataset = resolve_dataset(data, hp, skip_bad)
-    run = store.create(_prefix(data, hp), name)
-    run.write_config(hp)
     set_threads(hp.threads)
     train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
+    auto_lr = None
+    if hp.auto_learning_rate:  # the one place "auto" becomes a number: the range test
+        from tunelab.training.lr_find import resolve_auto_learning_rate
 
+        auto_lr = resolve_auto_learning_rate(dataset, hp, split=(train_idx, val_idx))
+        hp = hp.model_copy(update={"learning_rate": auto_lr})  # in range by construction
+    lr = float(hp.learning_rate)
+
+    notes: list[str] = []
     if precision.name == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
-        run.warnings.append(
+        notes.append(
             "this CPU has no native bf16 arithmetic (AVX512-BF16 or AMX), so bf16 is emulated "
             "and slower than fp32 here; use --precision fp32 (or auto)."
         )
@@ -109,13 +95,12 @@ def train(
             f"batch_size {hp.batch_size} is larger than the training set "
             f"({len(train_idx)} images); using {batch_size}."
         )
-        run.warnings.append(message)
+        notes.append(message)
         warnings.warn(message, stacklevel=2)
 
     _, channels, height, width = dataset.images.shape
     num_classes = len(dataset.class_names)
-    model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=hp.learning_rate)
-    store.check_space(_bytes_needed(model, hp.epochs, len(train_idx), batch_size), run)
+    model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=lr)
     train_data = Batches.from_arrays(
         dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
     )
@@ -131,8 +116,12 @@ def train(
         step_epochs=hp.schedule_step_epochs,
         gamma=hp.schedule_gamma,
         plateau_patience=hp.plateau_patience,
-        max_lr=hp.learning_rate,
+        max_lr=lr,
     )
+    run = store.create(_prefix(data, hp), name)
+    run.warnings.extend(notes)
+    run.write_config(hp)
+    store.check_space(_bytes_needed(model, hp.epochs, len(train_idx), batch_size), run)
     augment = augmenter(list(hp.augment))
 
     stoppers: list[Callback] = [BestWeights(keep_weights=hp.restore_best_weights)]
@@ -209,6 +198,7 @@ def train(
     )
     from tunelab.diagnosis import diagnose
 
+    summary["learning_rate_auto"] = auto_lr  # what "auto" resolved to (None: a number given)
     summary["diagnosis"] = diagnose(
         state.history, state.batches, summary, hp.model_dump()
     ).to_dict()

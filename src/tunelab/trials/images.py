@@ -41,6 +41,16 @@ def default_space() -> dict[str, Dim]:
     return space_from_dict(entries)
 
 
+def check_base(hp: Hyperparameters, space: Mapping[str, Any]) -> None:
+    """Refuse base knobs a tune cannot start from: ``learning_rate: auto`` while the space
+    sets the learning rate (each trial gets the space's value, so "auto" would be lost)."""
+    if hp.auto_learning_rate and "learning_rate" in space:
+        raise TunelabError(
+            "learning_rate 'auto' cannot be tuned from: the tuner searches the learning rate "
+            "itself. Give a number or leave it at its default."
+        )
+
+
 def build_space(
     *,
     space_file: str | Path | None = None,
@@ -179,10 +189,11 @@ def tune_images(
     name = study_name or f"tune-{_slug(str(data))}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_name(name, "study name")
     if storage is None:
-        folder = runs.root / "studies"
+        folder = runs.studies_dir
         folder.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(folder / f'{name}.db').resolve()}"
     searched = dict(space) if space is not None else default_space()
+    check_base(hp, searched)
     base = hp.model_dump()
     for key in searched:
         base.pop(key, None)

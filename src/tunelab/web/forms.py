@@ -6,13 +6,11 @@ explanation all come from the knob model and :mod:`tunelab.explain`.
 
 from __future__ import annotations
 
-import re
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from tunelab.errors import TunelabError
 from tunelab.explain import GROUPS, explain_knob
-from tunelab.knobs import Hyperparameters, is_auto
+from tunelab.knobs import Hyperparameters, KnobErrors, accepts_auto, bounds
 
 _BOUNDS = {"ge": "min", "gt": "min_exclusive", "le": "max", "lt": "max_exclusive"}
 
@@ -28,12 +26,9 @@ def form_fields() -> list[dict[str, Any]]:
             "nullable": nullable,
             "default": info.get_default(call_default_factory=True),
         }
-        for item in info.metadata:
-            for attr, key in _BOUNDS.items():
-                value = getattr(item, attr, None)
-                if value is not None:
-                    field[key] = value
-        if name == "learning_rate":
+        for attr, value in bounds(name).items():
+            field[_BOUNDS[attr]] = value
+        if accepts_auto(name):
             field["accepts_auto"] = True
         fields.append(field)
     return fields
@@ -50,6 +45,8 @@ def _kind(annotation: Any) -> tuple[str, bool]:
         args = [arg for arg in get_args(annotation) if arg is not type(None)]
         nullable = len(args) < len(get_args(annotation))
         annotation = args[0]
+    if get_origin(annotation) is Annotated:  # ``Annotated[float, Field(gt=0)] | Literal[...]``
+        annotation = get_args(annotation)[0]
     if get_origin(annotation) is Literal:
         return "choice", nullable
     if get_origin(annotation) is list:
@@ -62,27 +59,9 @@ def _kind(annotation: Any) -> tuple[str, bool]:
 
 
 def validate(values: dict[str, Any]) -> tuple[Hyperparameters | None, dict[str, str]]:
-    """Validate a form: the knobs, or the error of each field that is wrong on its own.
-
-    ``learning_rate: auto`` is accepted (the range test picks it when training starts).
-    """
-    errors: dict[str, str] = {}
-    checked = dict(values)
-    if is_auto(checked.get("learning_rate")):
-        checked["learning_rate"] = Hyperparameters().learning_rate
-    for name, value in checked.items():
-        try:
-            Hyperparameters.parse({name: value})
-        except TunelabError as err:
-            errors[name] = str(err)
-    if errors:
-        return None, errors
+    """Validate a whole form once: the knobs, or one line for every field that is wrong
+    (the model's own messages, keyed by the field pydantic names)."""
     try:
-        return Hyperparameters.parse(checked), {}
-    except TunelabError as err:
-        return None, {_field_of(str(err)): str(err)}
-
-
-def _field_of(message: str) -> str:
-    found = re.match(r"invalid (\w+):", message)
-    return found.group(1) if found else "hyperparameters"
+        return Hyperparameters.parse(values), {}
+    except KnobErrors as err:
+        return None, err.errors

@@ -15,27 +15,25 @@ from typing import Any
 
 from tunelab.errors import did_you_mean
 from tunelab.knobs import Hyperparameters
-from tunelab.runs.store import check_name, finite
+from tunelab.runs.store import Run, RunStore, check_name, finite
 from tunelab.web.security import WebError
 from tunelab.web.settings import WebSettings
 
 
-def studies_dir(settings: WebSettings) -> Path:
-    return settings.runs_dir / "studies"
+def _store(settings: WebSettings) -> RunStore:
+    return RunStore(settings.runs_dir)
 
 
 def storage_url(settings: WebSettings, study: str) -> str:
-    file = studies_dir(settings) / f"{check_name(study, 'study name')}.db"
-    return f"sqlite:///{file}"
+    return f"sqlite:///{_store(settings).study_db_path(study)}"
 
 
 def best_config_path(settings: WebSettings, study: str) -> Path:
-    return studies_dir(settings) / f"{study}-best.yaml"
+    return _store(settings).best_config_path(study)
 
 
 def study_names(settings: WebSettings) -> list[str]:
-    folder = studies_dir(settings)
-    return sorted(p.stem for p in folder.glob("*.db")) if folder.is_dir() else []
+    return _store(settings).study_names()
 
 
 def study_url(settings: WebSettings, study: str) -> str:
@@ -45,7 +43,8 @@ def study_url(settings: WebSettings, study: str) -> str:
     if study not in names:
         raise WebError(
             404,
-            f"no study {study!r} in {str(studies_dir(settings))!r}.{did_you_mean(study, names)} "
+            f"no study {study!r} in {str(_store(settings).studies_dir)!r}."
+            f"{did_you_mean(study, names)} "
             "List them with GET /api/studies.",
         )
     return storage_url(settings, study)
@@ -108,14 +107,14 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
         "best": best,
         "importances": None,
     }
-    if importances and len(complete) >= 3:
-        try:
-            values = optuna.importance.get_param_importances(loaded)
-            result["importances"] = {k: float(v) for k, v in values.items()}
-        except Exception as err:  # noqa: BLE001 - e.g. every searched knob had one value
-            result["importances_note"] = f"importances unavailable: {err}"
-    elif importances:
-        result["importances_note"] = "importances need at least 3 complete trials."
+    if importances:  # the library's rule (MIN_TRIALS complete trials), as `tunelab tune`
+        from tunelab.report.importance import param_importances
+
+        judged = param_importances(loaded)
+        if judged.values:
+            result["importances"] = dict(judged.values)
+        else:
+            result["importances_note"] = f"importances unavailable: {judged.note}"
     return finite(result)
 
 
@@ -129,7 +128,7 @@ def write_best(
     """The base knobs with the best trial's parameters, as ``tunelab tune`` writes them."""
     if not best:
         return None
-    return base.replace(**best["params"]).save(best_config_path(settings, study))
+    return _store(settings).write_best_config(study, base, best["params"])
 
 
 def best_config(settings: WebSettings, study: str) -> str:
@@ -140,7 +139,7 @@ def best_config(settings: WebSettings, study: str) -> str:
         return saved.read_text()
     best = snapshot(url, study, importances=False)["best"]
     if best and best.get("run"):
-        config = settings.runs_dir / str(best["run"]) / "config.yaml"
+        config = Run(settings.runs_dir / str(best["run"])).config_path
         if config.is_file():
             return config.read_text()
     raise WebError(
@@ -151,8 +150,7 @@ def best_config(settings: WebSettings, study: str) -> str:
 
 
 def sweep_names(settings: WebSettings) -> list[str]:
-    folder = settings.runs_dir / "sweeps"
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    return _store(settings).sweep_names()
 
 
 def read_sweep(settings: WebSettings, name: str) -> dict[str, Any]:
@@ -164,5 +162,5 @@ def read_sweep(settings: WebSettings, name: str) -> dict[str, Any]:
             f"no sweep {name!r} in the run store.{did_you_mean(name, names)} List them with "
             "GET /api/sweeps.",
         )
-    data = json.loads((settings.runs_dir / "sweeps" / f"{name}.json").read_text())
+    data = json.loads(_store(settings).sweep_path(name).read_text())
     return data if isinstance(data, dict) else {}

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tunelab.knobs import Hyperparameters, is_auto
+from tunelab.knobs import Hyperparameters
 from tunelab.runs import Run, RunStore
 from tunelab.training.callbacks import Callback, TrainState
 from tunelab.web.jobs import Job, interrupt_thread
@@ -71,14 +71,14 @@ def unique_run_name(store: RunStore, data: str, hp: Hyperparameters) -> str:
 
 
 def train_task(
-    job: Job, settings: WebSettings, data: str, values: dict[str, Any], name: str | None
+    job: Job, settings: WebSettings, data: str, hp: Hyperparameters, name: str | None
 ) -> dict[str, Any]:
-    from tunelab.training.trainer import as_hyperparameters, train
+    """Train with the knobs the route validated (the model itself, not re-parsed)."""
+    from tunelab.training.trainer import train
 
     store = RunStore(settings.runs_dir)
-    if is_auto(values.get("learning_rate")):
+    if hp.auto_learning_rate:
         job.emit("status", status="running", note="finding the learning rate (range test)")
-    hp = as_hyperparameters(values, {}, data)
     run_name = name or unique_run_name(store, data, hp)
     job.runs.append(run_name)
     job.emit("run", run=run_name, hyperparameters=hp.model_dump(mode="json"))
@@ -117,7 +117,7 @@ def sweep_task(
     data: str,
     knob: str,
     values: list[Any] | str | None,
-    base: dict[str, Any],
+    base: Hyperparameters,
     name: str,
 ) -> dict[str, Any]:
     from tunelab.explore.sweep import sweep
@@ -153,7 +153,7 @@ def tune_task(
     job: Job,
     settings: WebSettings,
     data: str,
-    base: dict[str, Any],
+    hp: Hyperparameters,
     options: dict[str, Any],
     study: str,
 ) -> dict[str, Any]:
@@ -166,7 +166,6 @@ def tune_task(
         write_best,
     )
 
-    hp = Hyperparameters.parse(base)
     url = storage_url(settings, study)
     thread = threading.current_thread()
     tuning = threading.Lock()

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from tunelab.knobs import Hyperparameters
 from tunelab.runs.store import check_name
 from tunelab.web import forms
 from tunelab.web.datasets import resolve_data
@@ -34,12 +35,13 @@ class TrainRequest(BaseModel):
     name: str | None = Field(None, max_length=120)
 
 
-def checked_knobs(values: dict[str, Any]) -> dict[str, Any]:
-    """The form's values if they are valid knobs, else a 422 naming every bad field."""
+def checked_knobs(values: dict[str, Any]) -> Hyperparameters:
+    """The form's values validated once into the model that the job is given, else a 422
+    naming every bad field."""
     hp, errors = forms.validate(values)
     if hp is None:
         raise KnobsRefused(errors)
-    return values
+    return hp
 
 
 class KnobsRefused(WebError):
@@ -53,7 +55,7 @@ def start_train(request: Request, body: TrainRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    values = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    hp = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
     if body.name is not None:
         check_name(body.name)
         if (settings.runs_dir / body.name).exists():
@@ -65,8 +67,8 @@ def start_train(request: Request, body: TrainRequest) -> Any:
     job = jobs_of(request).start(
         "train",
         f"train on {data}",
-        {"data": data, "hyperparameters": values, "name": body.name},
-        lambda job: train_task(job, settings, data, values, body.name),
+        {"data": data, "hyperparameters": body.hyperparameters, "name": body.name},
+        lambda job: train_task(job, settings, data, hp, body.name),
     )
     return job.to_dict()
 

@@ -34,7 +34,7 @@ def get_run(request: Request, name: str) -> Run:
 def run_row(run: Run, running: set[str]) -> dict[str, Any]:
     """One line of the runs table."""
     summary = run.summary
-    config = _config(run)
+    config = run.config
     diagnosis = summary.get("diagnosis")
     return {
         "name": run.name,
@@ -53,16 +53,6 @@ def run_row(run: Run, running: set[str]) -> dict[str, Any]:
         "verdict": diagnosis.get("verdict") if isinstance(diagnosis, dict) else None,
         "modified": run.path.stat().st_mtime,
     }
-
-
-def _config(run: Run) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load((run.path / "config.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 @router.get("/runs")
@@ -99,7 +89,7 @@ def show_run(request: Request, name: str) -> dict[str, Any]:
         {
             **run_row(run, jobs_of(request).running_runs()),
             "summary": run.summary,
-            "config": _config(run),
+            "config": run.config,
             "model_info": info,
             "epochs": run.epochs,
         }
@@ -132,7 +122,7 @@ def run_config(request: Request, name: str) -> Response:
     """The run's knobs as a YAML file that `tunelab train --config` accepts."""
     run = get_run(request, name)
     return Response(
-        (run.path / "config.yaml").read_text(),
+        run.config_path.read_text(),
         media_type="application/x-yaml",
         headers={"Content-Disposition": f'attachment; filename="{run.name}.yaml"'},
     )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tunelab.knobs import is_auto
+from tunelab.errors import TunelabError, unknown_choice
 from tunelab.runs.store import check_name
+from tunelab.search.defaults import DEFAULT_TRIALS
+from tunelab.search.pruners import PRUNERS
+from tunelab.search.strategies import STRATEGIES
 from tunelab.web import studies
 from tunelab.web.datasets import resolve_data
 from tunelab.web.routes.deps import jobs_of, settings_of
@@ -34,27 +37,38 @@ class TuneRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: str = Field(..., max_length=4096)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    trials: int | None = Field(10, ge=1, le=1000)
+    trials: int | None = Field(DEFAULT_TRIALS, ge=1, le=1000)
     budget_seconds: float | None = Field(None, gt=0, le=7 * 24 * 3600)
-    strategy: Literal["auto", "grid", "random", "tpe", "gp", "cmaes"] = "auto"
-    pruner: Literal["auto", "asha", "hyperband", "median", "none"] = "auto"
+    strategy: str = Field("auto", max_length=100)  # a name in search.strategies.STRATEGIES
+    pruner: str = Field("auto", max_length=100)  # a name in search.pruners.PRUNERS
     study: str | None = Field(None, max_length=120)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(str(unknown_choice("strategy", value, STRATEGIES)))
+        return value
+
+    @field_validator("pruner")
+    @classmethod
+    def _known_pruner(cls, value: str) -> str:
+        if value not in PRUNERS:
+            raise ValueError(str(unknown_choice("pruner", value, PRUNERS)))
+        return value
 
 
 @router.post("/sweep", status_code=202)
 def start_sweep(request: Request, body: SweepRequest) -> Any:
     from tunelab.explore.ladders import knob_name
-    from tunelab.explore.sweep import plan_values
+    from tunelab.explore.sweep import check_values
     from tunelab.web.tasks import sweep_task
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
     base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
     knob = knob_name(body.knob)
-    if not is_auto(base.get("learning_rate")):
-        from tunelab.knobs import Hyperparameters
-
-        plan_values(knob, body.values, Hyperparameters.parse(base))  # refuse bad values now
+    check_values(knob, body.values, base)  # refuse bad values now
     taken = studies.sweep_names(settings)
     if body.name:
         name = check_name(body.name, "sweep name")
@@ -65,7 +79,13 @@ def start_sweep(request: Request, body: SweepRequest) -> Any:
     job = jobs_of(request).start(
         "sweep",
         f"sweep {knob} on {data}",
-        {"data": data, "knob": knob, "values": body.values, "hyperparameters": base, "name": name},
+        {
+            "data": data,
+            "knob": knob,
+            "values": body.values,
+            "hyperparameters": body.hyperparameters,
+            "name": name,
+        },
         lambda job: sweep_task(job, settings, data, knob, body.values, base, name),
     )
     return job.to_dict()
@@ -77,13 +97,13 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
+    from tunelab.trials.images import check_base, default_space
+
     base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
-    if is_auto(base.get("learning_rate")):
-        raise WebError(
-            422,
-            "learning_rate 'auto' cannot be tuned from: the tuner searches the learning rate "
-            "itself. Give a number or leave it at its default.",
-        )
+    try:
+        check_base(base, default_space())
+    except TunelabError as err:
+        raise WebError(422, str(err)) from None
     if body.trials is None and body.budget_seconds is None:
         raise WebError(422, "give a number of trials or a time budget (budget_seconds), or both.")
     taken = studies.study_names(settings)
@@ -104,7 +124,7 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
     job = jobs_of(request).start(
         "tune",
         f"tune on {data}",
-        {"data": data, "hyperparameters": base, "study": study, **options},
+        {"data": data, "hyperparameters": body.hyperparameters, "study": study, **options},
         lambda job: tune_task(job, settings, data, base, options, study),
     )
     return job.to_dict()
