@@ -90,8 +90,8 @@ def sweep(
     recommended ladder around the current value. ``learning_rate="auto"`` is resolved
     once, by lr-find's range test, before the values are planned: a learning-rate ladder
     centres on it, and every run of the sweep shares it (only the swept knob differs).
-    ``plot``: where the PNG goes (default next to the sweep summary). ``on_row`` is called as each run
-    finishes, ``on_stop`` as soon as Ctrl-C is seen; ``callbacks`` go to every run (they
+    ``plot``: where the PNG goes (default next to the sweep summary). ``on_row`` is called
+    as each run finishes, ``on_stop`` as soon as Ctrl-C is seen; ``callbacks`` go to every run (they
     must be picklable when ``workers > 1``).
     """
     started = time.perf_counter()

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from tunelab.errors import TunelabError, unknown_choice
+from tunelab.knobs import check_numbers, nesterov_problem
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -105,23 +106,6 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
 }
 
 
-def _check(lr: float, weight_decay: float, momentum: float, betas: tuple[float, float]) -> None:
-    if not lr > 0:
-        raise TunelabError(
-            f"learning_rate must be > 0 (got {lr}). Typical values: 0.0001 to 1; try 0.01."
-        )
-    if not weight_decay >= 0:
-        raise TunelabError(
-            f"weight_decay must be >= 0 (got {weight_decay}). Typical values: 0 to 0.1; try 0.0001."
-        )
-    if not 0 <= momentum < 1:
-        raise TunelabError(f"momentum must be in [0, 1) (got {momentum}). Try 0.9.")
-    if len(betas) != 2 or not all(0 < beta < 1 for beta in betas):
-        raise TunelabError(
-            f"beta1 and beta2 must be in (0, 1) (got {tuple(betas)}). Try 0.9 and 0.999."
-        )
-
-
 def create_optimizer(
     name: str,
     params: Params,
@@ -140,16 +124,22 @@ def create_optimizer(
         info = OPTIMIZERS[name]
     except KeyError:
         raise unknown_choice("optimizer", name, OPTIMIZERS) from None
-    _check(lr, weight_decay, momentum, betas)
+    # The knob model's own limits (one set of rules): a validated model passes them all;
+    # they guard direct calls with plain numbers.
+    check_numbers(
+        learning_rate=lr,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        beta1=betas[0],
+        beta2=betas[1],
+    )
     kwargs: dict[str, Any] = {"lr": lr, "weight_decay": weight_decay, **dict(info.defaults)}
     if info.uses_momentum:
         kwargs["momentum"] = momentum
     if info.uses_nesterov:
-        if nesterov and momentum == 0:
-            raise TunelabError(
-                "nesterov needs momentum > 0 (got momentum=0). Set momentum to 0.9 "
-                "or turn nesterov off."
-            )
+        problem = nesterov_problem(None, momentum, nesterov)
+        if problem:
+            raise TunelabError(problem)
         kwargs["nesterov"] = nesterov
     if info.uses_betas:
         kwargs["betas"] = (float(betas[0]), float(betas[1]))
