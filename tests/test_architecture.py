@@ -226,3 +226,17 @@ def test_public_api_is_pinned() -> None:
     ]
     for name in tunelab.__all__:
         assert getattr(tunelab, name) is not None
+
+
+def test_public_api_has_one_list() -> None:
+    """``__all__`` is the ``_EXPORTS`` table, and the TYPE_CHECKING imports match it."""
+    assert tunelab.__all__ == sorted(tunelab._EXPORTS)
+    tree = ast.parse((SRC / "__init__.py").read_text())
+    typed: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom)
+                for alias in statement.names:
+                    typed[alias.asname or alias.name] = str(statement.module)
+    assert typed == tunelab._EXPORTS

@@ -31,19 +31,9 @@ _EXPORTS = {
     "find_lr": "tunelab.training.lr_find",
 }
 
-__all__ = [
-    "Hyperparameters",
-    "ImageDataset",
-    "Run",
-    "RunStore",
-    "TunelabError",
-    "find_lr",
-    "load_dataset",
-    "sweep",
-    "train",
-    "tune",
-    "tune_images",
-]
+#: The public names, derived from the table above (one list; the TYPE_CHECKING imports
+#: below mirror it for type checkers, and tests/test_architecture.py checks they agree).
+__all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from tunelab.api import train

@@ -97,7 +97,7 @@ def load_model(run: Run) -> LoadedModel:
             raise TunelabError(
                 f"run {run.name!r} has no saved weights: the tuner removed them "
                 f"({note.read_text().strip()}). Retrain its knobs with `tunelab train --config "
-                f"{run.path / 'config.yaml'}`, or pick one of the best trials."
+                f"{run.config_path}`, or pick one of the best trials."
             )
         why = "it diverged, so no weights were kept" if run.status == "diverged" else "missing"
         raise TunelabError(

@@ -58,6 +58,20 @@ class TuneRequest(BaseModel):
         return value
 
 
+@router.get("/tune/options")
+def tune_options() -> dict[str, Any]:
+    """What the Tune form offers, from the library: its default number of trials, the
+    strategies and pruners registered, and the complete trials importances need."""
+    from tunelab.report.importance import MIN_TRIALS
+
+    return {
+        "trials": DEFAULT_TRIALS,
+        "strategies": list(STRATEGIES),
+        "pruners": list(PRUNERS),
+        "importance_min_trials": MIN_TRIALS,
+    }
+
+
 @router.post("/sweep", status_code=202)
 def start_sweep(request: Request, body: SweepRequest) -> Any:
     from tunelab.explore.ladders import knob_name
@@ -156,11 +170,13 @@ async def show_study(request: Request, name: str, importances: bool = True) -> d
 
 @router.get("/studies/{name}/best-config")
 def study_best_config(request: Request, name: str) -> Response:
-    text = studies.best_config(settings_of(request), name)
+    settings = settings_of(request)
+    text = studies.best_config(settings, name)
+    filename = studies.best_config_path(settings, name).name
     return Response(
         text,
         media_type="application/x-yaml",
-        headers={"Content-Disposition": f'attachment; filename="{name}-best.yaml"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -614,6 +614,7 @@ async function renderSearch() {
   const page = document.getElementById("page-search");
   if (!state.rendered.search) {
     state.rendered.search = true;
+    const tuning = await api("/api/tune/options"); // the library's defaults and registries
     const knobNames = state.knobs.map((k) => el("option", { value: k.name, selected: k.name === "learning_rate" }, k.name));
     page.append(
       el("h2", { text: "Sweep and tune" }),
@@ -624,10 +625,10 @@ async function renderSearch() {
         el("label", { for: "sweep-values" }, " values "), el("input", { id: "sweep-values", type: "text", placeholder: "recommended ladder", size: 30 }),
         el("button", { id: "start-sweep", onclick: () => guarded(startSweep) }, "Start sweep")),
       el("fieldset", {}, el("legend", { text: "Tune every knob" }),
-        el("label", { for: "tune-trials" }, "trials "), el("input", { id: "tune-trials", type: "number", min: 1, value: 10, size: 5 }),
+        el("label", { for: "tune-trials" }, "trials "), el("input", { id: "tune-trials", type: "number", min: 1, value: tuning.trials, size: 5 }),
         el("label", { for: "tune-budget" }, " budget (minutes) "), el("input", { id: "tune-budget", type: "number", min: 0, step: "any", placeholder: "none", size: 5 }),
-        el("label", { for: "tune-strategy" }, " strategy "), el("select", { id: "tune-strategy" }, ["auto", "tpe", "random", "grid", "gp", "cmaes"].map((s) => el("option", { value: s }, s))),
-        el("label", { for: "tune-pruner" }, " early stopping "), el("select", { id: "tune-pruner" }, ["auto", "asha", "hyperband", "median", "none"].map((s) => el("option", { value: s }, s))),
+        el("label", { for: "tune-strategy" }, " strategy "), el("select", { id: "tune-strategy" }, tuning.strategies.map((s) => el("option", { value: s }, s))),
+        el("label", { for: "tune-pruner" }, " early stopping "), el("select", { id: "tune-pruner" }, tuning.pruners.map((s) => el("option", { value: s }, s))),
         el("button", { id: "start-tune", onclick: () => guarded(startTune) }, "Start tune")),
       el("div", { class: "row" },
         el("button", { id: "stop-search", disabled: true, onclick: () => guarded(stopJob) }, "Stop"),
