@@ -35,16 +35,18 @@ _EXPORTS = {
 #: below mirror it for type checkers, and tests/test_architecture.py checks they agree).
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:
-    from tunelab.api import train
-    from tunelab.data import ImageDataset, load_dataset
-    from tunelab.errors import TunelabError
-    from tunelab.explore.sweep import sweep
-    from tunelab.knobs import Hyperparameters
-    from tunelab.runs import Run, RunStore
-    from tunelab.search.engine import tune
-    from tunelab.training.lr_find import find_lr
-    from tunelab.trials.images import tune_images
+if TYPE_CHECKING:  # "X as X": re-exported for type checkers
+    from tunelab.api import train as train
+    from tunelab.data import ImageDataset as ImageDataset
+    from tunelab.data import load_dataset as load_dataset
+    from tunelab.errors import TunelabError as TunelabError
+    from tunelab.explore.sweep import sweep as sweep
+    from tunelab.knobs import Hyperparameters as Hyperparameters
+    from tunelab.runs import Run as Run
+    from tunelab.runs import RunStore as RunStore
+    from tunelab.search.engine import tune as tune
+    from tunelab.training.lr_find import find_lr as find_lr
+    from tunelab.trials.images import tune_images as tune_images
 
 
 def __getattr__(name: str) -> Any:
