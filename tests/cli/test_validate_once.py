@@ -72,3 +72,10 @@ def test_learning_rate_auto_is_validated_once_too(cli, counted) -> None:
     assert "learning rate (auto, from the range test):" in out
     # the range test builds its own optimizer first; neither re-validates the knobs
     assert counted["at_optimizer"] == [(1, 0), (1, 0)]
+
+
+def test_tune_refuses_learning_rate_auto_before_making_a_study(cli, tmp_path) -> None:
+    code, out, err = cli("tune", "digits", "--learning-rate", "auto", "--trials", "1")
+    assert code == 1 and "Traceback" not in out + err
+    assert "learning_rate 'auto' cannot be tuned from" in err
+    assert not (tmp_path / "runs").exists()

@@ -114,3 +114,20 @@ def test_web_importances_follow_the_librarys_minimum(tmp_path: Any) -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1) / 10, 5)
     enough = snapshot(url, "s", importances=True)
     assert set(enough["importances"]) == {"x", "y"}
+
+
+def test_a_sweep_from_auto_plans_its_ladder_after_the_range_test(
+    client: TestClient, watch: Any
+) -> None:
+    from tunelab.explore.ladders import ladder
+
+    base = {"learning_rate": "auto", "epochs": 1, "batch_size": 8}
+    started = client.post(
+        "/api/sweep", json={"data": "tiny", "knob": "learning_rate", "hyperparameters": base}
+    )
+    assert started.status_code == 202, started.text
+    job = watch.job(started.json()["id"])
+    assert job["status"] == "completed", job["error"]
+    result = job["result"]
+    chosen = result["hyperparameters"]["learning_rate"]
+    assert isinstance(chosen, float) and result["values"] == ladder("learning_rate", chosen)

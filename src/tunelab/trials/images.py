@@ -184,6 +184,8 @@ def tune_images(
     from tunelab.search.engine import tune
 
     hp = hyperparameters or Hyperparameters()
+    searched = dict(space) if space is not None else default_space()
+    check_base(hp, searched)
     runs = RunStore(store)
     runs.create_root()
     name = study_name or f"tune-{_slug(str(data))}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -192,8 +194,6 @@ def tune_images(
         folder = runs.studies_dir
         folder.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(folder / f'{name}.db').resolve()}"
-    searched = dict(space) if space is not None else default_space()
-    check_base(hp, searched)
     base = hp.model_dump()
     for key in searched:
         base.pop(key, None)
