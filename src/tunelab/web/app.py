@@ -73,12 +73,20 @@ def create_app(
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    def static_page(name: str) -> FileResponse:
+        page = STATIC / f"{name}.html"
+        if not page.is_file():
+            raise WebError(404, f"the {name} page is not installed in this version.")
+        return FileResponse(page, media_type="text/html")
+
     @app.get("/playground", dependencies=guarded, include_in_schema=False)
     def playground() -> FileResponse:
-        page = STATIC / "playground.html"
-        if not page.is_file():
-            raise WebError(404, "the playground page is not installed in this version.")
-        return FileResponse(page, media_type="text/html")
+        return static_page("playground")
+
+    @app.get("/descent", dependencies=guarded, include_in_schema=False)
+    def descent() -> FileResponse:
+        """Gradient descent on a 2-parameter loss surface (the playground's second page)."""
+        return static_page("descent")
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:
