@@ -190,3 +190,33 @@ def test_pages_carry_the_token(page: Page, serve: Any, data_root: Path, runs_dir
         timeout=WAIT_MS,
     )
     expect(page.locator("#error")).to_be_hidden()
+
+
+def test_jobs_page_shows_the_queue_cancels_streams_a_log_and_stops(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    import httpx
+
+    long = {"epochs": 5000, "batch_size": 8}
+    tiny = str(data_root / "tiny")
+    first = httpx.post(f"{live_server}/api/train", json={"data": tiny, "hyperparameters": long})
+    second = httpx.post(
+        f"{live_server}/api/train", json={"data": tiny, "hyperparameters": {"epochs": 1}}
+    )
+    running, waiting = first.json()["id"], second.json()["id"]
+    open_page(page, live_server, "#jobs")
+    row = page.locator(f"tr.job-row[data-id='{waiting}']")
+    expect(row.locator(".job-position")).to_have_text("1", timeout=WAIT_MS)
+    expect(page.locator(f"tr.job-row[data-id='{running}'] .job-position")).to_have_text(
+        "running", timeout=WAIT_MS
+    )
+    row.locator("button.job-stop").click()  # "Cancel" on the waiting job
+    expect(row).to_have_attribute("data-status", "cancelled", timeout=WAIT_MS)
+
+    first_row = page.locator(f"tr.job-row[data-id='{running}']")
+    first_row.locator("button.job-log").click()
+    expect(page.locator("#job-log")).to_contain_text("validation accuracy", timeout=WAIT_MS)
+    first_row.locator("button.job-stop").click()
+    expect(first_row).to_have_attribute("data-status", "stopped", timeout=WAIT_MS)
+    expect(page.locator("#job-log")).to_contain_text("end stopped", timeout=WAIT_MS)
+    assert page.console_errors == []

@@ -38,7 +38,7 @@ function route() {
   for (const link of document.querySelectorAll("nav a[data-page]")) {
     link.classList.toggle("active", link.dataset.page === name);
   }
-  const render = { data: renderData, train: renderTrain, runs: renderRuns, search: renderSearch };
+  const render = { data: renderData, train: renderTrain, runs: renderRuns, search: renderSearch, jobs: renderJobs };
   if (render[name]) guarded(render[name]);
 }
 
@@ -377,16 +377,20 @@ function follow(job) {
   });
 }
 
+const ENDED = ["completed", "stopped", "failed", "cancelled"];
+
 function setJobUi(job, status, note) {
-  const running = !["completed", "stopped", "failed"].includes(status);
+  const running = !ENDED.includes(status);
   const text = job.kind + " " + status + (note ? ": " + note : "");
   document.getElementById("job-banner").textContent = running ? "job: " + text : "";
   const ids = job.kind === "train" ? ["train-status", "start-train", "stop-train"] : ["search-status", null, "stop-search"];
   const statusBox = document.getElementById(ids[0]);
   if (statusBox) { statusBox.textContent = text; statusBox.dataset.status = status; }
+  // the page's own start buttons wait for its job; another page may queue one behind it
+  const own = job.kind === "train" ? ["start-train"] : ["start-sweep", "start-tune"];
   for (const id of ["start-train", "start-sweep", "start-tune"]) {
     const button = document.getElementById(id);
-    if (button) button.disabled = running;
+    if (button) button.disabled = running && own.includes(id);
   }
   for (const id of ["stop-train", "stop-search"]) {
     const button = document.getElementById(id);
@@ -693,6 +697,76 @@ async function startTune() {
   follow(job);
 }
 
+// ------------------------------------------------------------------ jobs
+
+let jobsTimer = null;
+const jobLogs = {};
+
+async function renderJobs() {
+  const page = document.getElementById("page-jobs");
+  if (!page.dataset.built) {
+    page.dataset.built = "true";
+    page.append(
+      el("h2", {}, "Jobs"),
+      el("p", { class: "muted", text: "One job runs at a time; the others wait their turn (position 1 is next). Stop ends the running job (a training run is saved as interrupted, a tune stops between trials); cancel takes a waiting job out of the queue." }),
+      el("table", { id: "jobs-table" }, el("thead", {}, el("tr", {},
+        ...["position", "job", "kind", "status", "started", ""].map((h) => el("th", { text: h })))), el("tbody")),
+      el("h3", { id: "job-log-title", text: "Log" }),
+      el("pre", { id: "job-log", class: "log", text: "choose a job's log above" }),
+    );
+  }
+  await loadJobs();
+  clearTimeout(jobsTimer);
+  jobsTimer = setTimeout(function again() {
+    if (!document.getElementById("page-jobs").hidden) guarded(loadJobs).then(() => { jobsTimer = setTimeout(again, 1500); });
+  }, 1500);
+}
+
+async function loadJobs() {
+  const listing = await api("/api/jobs");
+  const body = document.querySelector("#jobs-table tbody");
+  const order = (job) => (job.position === null || job.position === undefined ? 1e9 - job.started : job.position);
+  const jobs = [...listing.jobs].sort((a, b) => order(a) - order(b));
+  body.replaceChildren(...jobs.map((job) => el("tr", { class: "job-row", "data-id": job.id, "data-status": job.status },
+    el("td", { class: "num job-position", text: job.position === null || job.position === undefined ? "" : job.position === 0 ? "running" : String(job.position) }),
+    el("td", { text: job.title }),
+    el("td", { text: job.kind }),
+    el("td", { class: "job-status", text: job.status + (job.error ? ": " + job.error : "") }),
+    el("td", { text: new Date(job.started * 1000).toLocaleTimeString() }),
+    el("td", {},
+      ENDED.includes(job.status) ? null : el("button", { class: "job-stop", onclick: () => guarded(async () => {
+        await api("/api/jobs/" + job.id + "/stop", { method: "POST" });
+        await loadJobs();
+      }) }, job.status === "queued" ? "Cancel" : "Stop"),
+      " ",
+      el("button", { class: "job-log", onclick: () => showJobLog(job) }, "Log"),
+    ),
+  )));
+}
+
+function showJobLog(job) {
+  const box = document.getElementById("job-log");
+  document.getElementById("job-log-title").textContent = "Log of " + job.title + " (" + job.id + ")";
+  for (const source of Object.values(jobLogs)) source.close();
+  const lines = [];
+  const describe = (type, d) => {
+    if (type === "batch") return null; // too many to read: the curves show them
+    if (type === "status") return "status " + d.status + (d.note ? ": " + d.note : "") + (d.position ? " (position " + d.position + ")" : "");
+    if (type === "epoch") return "epoch " + d.epoch + ": train loss " + fmt(d.train_loss, 4) + ", validation loss " + fmt(d.val_loss, 4) + ", validation accuracy " + fmt(d.val_accuracy, 3);
+    if (type === "run") return "run " + d.run;
+    if (type === "end") return "end " + d.status + (d.error ? ": " + d.error : "");
+    return type + " " + JSON.stringify(d).slice(0, 200);
+  };
+  const add = (type) => (d) => {
+    const text = describe(type, d);
+    if (text) { lines.push(text); box.textContent = lines.slice(-400).join("\n"); }
+  };
+  const handlers = {};
+  for (const type of ["status", "run", "train-start", "epoch", "row", "study", "end", "batch"]) handlers[type] = add(type);
+  box.textContent = "";
+  jobLogs[job.id] = events(job.id, handlers);
+}
+
 // ------------------------------------------------------------------ start
 
 async function start() {
@@ -701,7 +775,7 @@ async function start() {
     await loadKnobs();
     await Promise.all([renderTrain(), renderSearch()]);
     const current = await api("/api/jobs/current");
-    if (current.job && !["completed", "stopped", "failed"].includes(current.job.status)) follow(current.job);
+    if (current.job && !ENDED.includes(current.job.status)) follow(current.job);
   });
   route();
   document.body.dataset.ready = "true";
