@@ -38,7 +38,7 @@ function route() {
   for (const link of document.querySelectorAll("nav a[data-page]")) {
     link.classList.toggle("active", link.dataset.page === name);
   }
-  const render = { data: renderData, train: renderTrain, runs: renderRuns, search: renderSearch, jobs: renderJobs };
+  const render = { data: renderData, train: renderTrain, runs: renderRuns, search: renderSearch, jobs: renderJobs, review: renderReview };
   if (render[name]) guarded(render[name]);
 }
 
@@ -695,6 +695,89 @@ async function startTune() {
   } });
   document.getElementById("best-config").hidden = true;
   follow(job);
+}
+
+// ------------------------------------------------------------------ predict and review
+
+const review = { predictions: [], classes: [], labelled: {} };
+
+async function renderReview() {
+  const page = document.getElementById("page-review");
+  if (!page.dataset.built) {
+    page.dataset.built = "true";
+    page.append(
+      el("h2", {}, "Predict and review"),
+      el("p", { class: "muted", text: "A trained run predicts the unlabelled images. Accept a prediction, or pick the right class: the image moves into that class's folder of the data set (every move is recorded and can be undone). Then retrain on the grown data set." }),
+      el("div", { class: "row" },
+        el("label", { for: "review-run" }, "model (run) "), el("select", { id: "review-run" }),
+        el("label", { for: "review-images" }, " unlabelled images "),
+        el("input", { id: "review-images", type: "text", size: 40, placeholder: "a folder under the data roots" }),
+        el("label", { for: "review-dataset" }, " data set (class folders) "),
+        el("input", { id: "review-dataset", type: "text", size: 40, value: state.data })),
+      el("div", { class: "row" },
+        el("button", { id: "review-predict", type: "button", onclick: () => guarded(predictForReview) }, "Predict"),
+        el("label", { for: "review-sort" }, " sort by confidence "),
+        el("select", { id: "review-sort", onchange: drawReview },
+          el("option", { value: "asc" }, "lowest first"), el("option", { value: "desc" }, "highest first")),
+        el("button", { id: "review-undo", type: "button", onclick: () => guarded(undoLabel) }, "Undo last label"),
+        el("button", { id: "review-retrain", type: "button", onclick: () => {
+          setData(document.getElementById("review-dataset").value); window.location.hash = "#train";
+        } }, "Retrain on this data set"),
+        el("span", { id: "review-status", class: "status" })),
+      el("div", { id: "review-grid", class: "review-grid" }),
+    );
+  }
+  const runs = (await api("/api/runs")).runs.filter((r) => r.status === "completed" || r.status === "stopped-early");
+  const select = document.getElementById("review-run");
+  const chosen = select.value;
+  select.replaceChildren(...runs.map((r) => el("option", { value: r.name, selected: r.name === chosen }, r.name)));
+}
+
+async function predictForReview() {
+  const run = document.getElementById("review-run").value;
+  const images = document.getElementById("review-images").value;
+  document.getElementById("review-status").textContent = "predicting...";
+  const result = await api("/api/review/predict", { method: "POST", json: { run, images } });
+  review.predictions = result.predictions;
+  review.classes = result.classes;
+  review.labelled = {};
+  document.getElementById("review-status").textContent = result.predictions.length + " images" +
+    (result.skipped.length ? ", " + result.skipped.length + " unreadable skipped" : "");
+  drawReview();
+}
+
+function drawReview() {
+  const order = document.getElementById("review-sort").value === "asc" ? 1 : -1;
+  const rows = [...review.predictions].sort((a, b) => order * (a.probability - b.probability));
+  document.getElementById("review-grid").replaceChildren(...rows.map((row) => {
+    const done = review.labelled[row.path];
+    const choose = el("select", { class: "review-class" }, review.classes.map((c) => el("option", { value: c, selected: c === row.predicted }, c)));
+    return el("div", { class: "review-card" + (done ? " done" : ""), "data-path": row.path, "data-probability": String(row.probability) },
+      el("img", { src: withToken("/api/review/image?path=" + encodeURIComponent(row.path)), alt: row.path.split("/").pop() }),
+      el("div", { class: "review-prediction", text: row.predicted + " " + Math.round(100 * row.probability) + " %" }),
+      done ? el("div", { class: "review-done", text: "labelled " + done }) : el("div", {},
+        el("button", { class: "review-accept", type: "button", onclick: () => guarded(() => labelImage(row, row.predicted)) }, "Accept"),
+        " ", choose, " ",
+        el("button", { class: "review-set", type: "button", onclick: () => guarded(() => labelImage(row, choose.value)) }, "Set")),
+    );
+  }));
+}
+
+async function labelImage(row, label) {
+  const dataset = document.getElementById("review-dataset").value;
+  const moved = await api("/api/review/label", { method: "POST", json: { dataset, image: row.path, label } });
+  review.labelled[row.path] = label;
+  review.lastMoves = (review.lastMoves || []).concat([{ path: row.path, target: moved.target }]);
+  document.getElementById("review-status").textContent = "moved to " + moved.target;
+  drawReview();
+}
+
+async function undoLabel() {
+  const dataset = document.getElementById("review-dataset").value;
+  const undone = await api("/api/review/undo", { method: "POST", json: { dataset } });
+  delete review.labelled[undone.source];
+  document.getElementById("review-status").textContent = "put back " + undone.source;
+  drawReview();
 }
 
 // ------------------------------------------------------------------ jobs
