@@ -252,7 +252,8 @@ def test_predict_and_review_labels_an_image_with_one_click_and_undoes_it(
     cards = page.locator(".review-card")
     expect(cards).to_have_count(3, timeout=WAIT_MS)
     page.wait_for_function(
-        "[...document.querySelectorAll('.review-card img')].every(i => i.complete && i.naturalWidth)",
+        "[...document.querySelectorAll('.review-card img')]"
+        ".every(i => i.complete && i.naturalWidth)",
         timeout=WAIT_MS,
     )
     confidences = [float(c.get_attribute("data-probability") or 0) for c in cards.all()]
