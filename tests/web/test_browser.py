@@ -284,3 +284,22 @@ def test_predict_and_review_labels_an_image_with_one_click_and_undoes_it(
     page.click("#review-retrain")
     expect(page.locator("#train-data")).to_have_value(str(tiny))
     assert page.console_errors == []
+
+
+def test_find_a_learning_rate_from_the_form_and_use_it(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    page.fill("#train-data", str(data_root / "tiny"))
+    fill_knob(page, "batch_size", "8")
+    page.click("#lr-find")
+    buttons = page.locator("#lr-find-result button.use-lr")
+    expect(buttons).to_have_count(3, timeout=WAIT_MS)
+    page.wait_for_selector("#lr-find-chart[data-points]")
+    valley = page.locator("#lr-find-result button.use-lr[data-name=valley]")
+    suggested = float(valley.get_attribute("data-lr") or "nan")
+    valley.click()
+    value = float(page.input_value("#knob-learning_rate"))
+    assert value == float(f"{suggested:.2g}")
+    expect(page.locator("#lr-find-result")).to_contain_text("a tenth of the learning rate")
+    assert page.console_errors == []
