@@ -17,7 +17,10 @@ def predict_command(
         show_default=False,
     ),
     images: Path = typer.Argument(
-        ..., help="An image, or a folder of images (unlabelled is fine).", show_default=False
+        ...,
+        help="An image, a folder of images (unlabelled is fine), or a CSV manifest (its "
+        "unlabelled rows; all rows when every row has a label).",
+        show_default=False,
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the predictions to this CSV file.", show_default=False
