@@ -193,3 +193,58 @@ def write_json_project(path: Path, imgs: list[Img], name: str = "old") -> Path:
     }
     path.write_text(json.dumps(document))
     return path
+
+
+def write_zarr_v2_project(path: Path, imgs: list[Img], version: str = "2.0.0") -> Path:
+    """A project in Piximi 2's layout (``writeV2``): parallel attribute arrays per entity,
+    one 8/16-bit ``(height, width)`` array per channel under ``data/channels/<id>/data``."""
+    with zipfile.ZipFile(path, "w") as archive:
+        store = _Zarr(archive, "cells.zarr")
+        store.group("", {"version": version, "app_version": version})
+        store.group("data", {"experiment_id": "e", "experiment_name": "cells2",
+                             "experiment_channels": None})  # fmt: skip
+        shapes = {
+            "shape_planes": [1] * len(imgs),
+            "shape_height": [i.pixels.shape[1] for i in imgs],
+            "shape_width": [i.pixels.shape[2] for i in imgs],
+            "shape_channels": [i.pixels.shape[0] for i in imgs],
+        }
+        store.group("data/images", {
+            "image_id": [f"id{k}" for k in range(len(imgs))],
+            "name": [i.name for i in imgs],
+            "series_id": [f"s{k}" for k in range(len(imgs))],
+            "category_id": [i.category for i in imgs],
+            "active_plane_id": [f"p{k}" for k in range(len(imgs))],
+            "timepoint": [0] * len(imgs),
+            "bit_depth": [8 if i.pixels.dtype == np.uint8 else 16 for i in imgs],
+            "partition": [i.partition for i in imgs],
+            **shapes,
+        })  # fmt: skip
+        store.group("data/planes", {"plane_id": [f"p{k}" for k in range(len(imgs))],
+                                    "image_id": [f"id{k}" for k in range(len(imgs))],
+                                    "z_index": [0] * len(imgs)})  # fmt: skip
+        store.group("data/kinds", {"kind_id": ["k-unknown"], "name": ["Unknown"],
+                                   "unknown_category_id": ["k-unknown-cat"]})  # fmt: skip
+        cats = [*CATEGORIES, ("k-unknown-cat", "Unknown")]
+        store.group("data/categories", {
+            "category_id": [c for c, _ in cats], "name": [n for _, n in cats],
+            "color": ["#fff"] * len(cats), "is_unknown_B": [0, 0, 1, 1],
+            "type": ["image", "image", "image", "annotation"],
+            "kind_id": [None, None, None, "k-unknown"],
+        })  # fmt: skip
+        ids, planes, depths = [], [], []
+        for k, image in enumerate(imgs):
+            for c in range(image.pixels.shape[0]):
+                ids.append(f"c{k}-{c}")
+                planes.append(f"p{k}")
+                depths.append(8 if image.pixels.dtype == np.uint8 else 16)
+        store.group("data/channels", {"channel_id": ids, "plane_id": planes,
+                                      "bit_depth": depths})  # fmt: skip
+        for k, image in enumerate(imgs):
+            for c in range(image.pixels.shape[0]):
+                store.group(f"data/channels/c{k}-{c}", {})
+                store.array(f"data/channels/c{k}-{c}/data", np.ascontiguousarray(image.pixels[c]))
+                store.array(f"data/channels/c{k}-{c}/histogram", np.zeros(4, "<u4"))
+        store.group("data/annotations", {"annotation_id": ["a1", "a2"]})
+        store.group("classifier", {"classifier_kinds": []})
+    return path

@@ -51,6 +51,18 @@ def test_zarr_projects_of_every_layout(px, tmp_path: Path, version: str) -> None
         assert [r["piximi_partition"] for r in rows].count("Validation") == 2
 
 
+@pytest.mark.parametrize(("channels", "dtype"), [(1, "uint8"), (2, "uint16")])
+def test_zarr_projects_in_piximi_2_layout(px, tmp_path: Path, channels: int, dtype: str) -> None:
+    imgs = px.images(channels=channels, dtype=dtype)
+    project = px.write_zarr_v2_project(tmp_path / "c.zip", imgs)
+    imported = import_piximi(project, tmp_path / "out")
+    assert imported.project == "cells2" and imported.classes == {"alpha": 3, "beta": 3}
+    assert imported.unlabelled == 2
+    _check_pixels_kept(imported.path, imgs)
+    assert any("2 annotation objects" in line for line in imported.lines())
+    assert [r["piximi_partition"] for r in _rows(imported.path)].count("Validation") == 2
+
+
 def test_the_imported_folder_trains_with_piximis_split(px, tmp_path: Path) -> None:
     imported = import_piximi(
         px.write_zarr_project(tmp_path / "c.zip", px.images()), tmp_path / "out"
@@ -127,7 +139,7 @@ def test_truncated_pixels_are_one_line_and_leave_nothing(px, tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("version", "expected"),
-    [("0.0.5", "not one Piximi reads"), ("2.1.0", "2.x layout"), ("banana", "not one Piximi")],
+    [("0.0.5", "not one Piximi reads"), ("3.0.1", "newer than"), ("banana", "not one Piximi")],
 )
 def test_unsupported_versions_are_one_line(px, tmp_path: Path, version: str, expected: str) -> None:
     project = px.write_zarr_project(tmp_path / "c.zip", px.images(), version=version)

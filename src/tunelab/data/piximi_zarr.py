@@ -11,10 +11,16 @@ it). The root group's ``version`` attribute selects the layout, as in Piximi's o
 * ``0.2`` up to ``1.0``: ``project/things`` (attr ``thing_names``), each with ``thing_id``,
   ``active_plane``, ``class_category_id``, ``classifier_partition`` and ``kind``;
   ``project/kinds`` (``kind_id``, ``unknown_category_id``) and ``project/categories``.
-* ``1.1`` and later 1.x: as 0.2, and ``project/kinds`` has ``display_name``.
+* ``1.1``: as 0.2, and ``project/kinds`` has ``display_name``.
+* Piximi 2's layout (``readV2``/``writeV2``, versions from 1.2): a ``data`` group whose
+  sub-groups hold parallel attribute arrays (``images``: ``image_id``, ``name``,
+  ``category_id``, ``active_plane_id``, ``partition``; ``planes``; ``categories`` with
+  ``is_unknown_B`` and ``type``; ``channels``: ``channel_id``, ``plane_id``,
+  ``bit_depth``), and one ``data/channels/<channel_id>/data`` array of 8- or 16-bit
+  integers ``(height, width)`` per channel of each plane.
 
-Pixels are float32 ``(planes, height, width, channels)`` scaled to [0, 1]; they are turned
-back into 8- or 16-bit integers by their ``bit_depth``. Things of other kinds than
+Up to 1.1, pixels are float32 ``(planes, height, width, channels)`` scaled to [0, 1];
+they are turned back into 8- or 16-bit integers by their ``bit_depth``. Things of other kinds than
 ``Image`` (annotation objects) are left out.
 """
 
@@ -76,19 +82,23 @@ def read_zarr_project(path: Path) -> PiximiProject:
         raise ProjectError(
             path, f"its version {raw_version!r} is not one Piximi reads (0.1.0 and later)"
         )
-    if version >= (2, 0, 0) or "data" in root and "project" not in root:
+    if version >= (3, 0, 0):
         raise ProjectError(
-            path,
-            f"version {raw_version} uses Piximi's 2.x layout, which tunelab does not read "
-            "yet (supported: 0.1 to 1.x)",
+            path, f"its version {raw_version} is newer than the layouts tunelab reads (0.1 to 2.x)"
         )
     try:
-        project = _group(root, "project", path)
-        name = str(project.attrs.get("name", roots[0][: -len(".zarr")]))
-        if version == (0, 1, 0):
-            images, ignored = _read_v01(project, path)
+        name = roots[0][: -len(".zarr")]
+        if "project" not in root and "data" in root:  # Piximi 2's layout (1.2 and later)
+            data = _group(root, "data", path)
+            name = str(data.attrs.get("experiment_name") or name)
+            images, ignored = _read_v2(data, path)
         else:
-            images, ignored = _read_things(project, path, version >= (1, 1, 0))
+            project = _group(root, "project", path)
+            name = str(project.attrs.get("name") or name)
+            if version == (0, 1, 0):
+                images, ignored = _read_v01(project, path)
+            else:
+                images, ignored = _read_things(project, path, version >= (1, 1, 0))
     except ProjectError:
         raise
     except Exception as exc:  # truncated chunks, wrong shapes, missing keys deep inside
@@ -198,3 +208,67 @@ def _read_things(
             )
         )
     return images, ignored
+
+
+def _columns(group: Any, keys: tuple[str, ...], path: Path) -> list[dict[str, Any]]:
+    """A v2 group's parallel attribute arrays as one dict per entry."""
+    values = [list(_attr(group, key, path)) for key in keys]
+    if len({len(v) for v in values}) > 1:
+        raise ProjectError(path, f"the attribute arrays of {group.path!r} differ in length")
+    return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _read_v2(data: Any, path: Path) -> tuple[list[PiximiImage], int]:
+    images = _columns(
+        _group(data, "images", path),
+        ("image_id", "name", "category_id", "active_plane_id", "partition"),
+        path,
+    )
+    planes = _columns(_group(data, "planes", path), ("plane_id", "image_id", "z_index"), path)
+    categories = _columns(
+        _group(data, "categories", path), ("category_id", "name", "is_unknown_B", "type"), path
+    )
+    named = {
+        str(c["category_id"]): str(c["name"])
+        for c in categories
+        if not c["is_unknown_B"] and c["type"] == "image"
+    }
+    group = _group(data, "channels", path)
+    by_plane: dict[str, list[dict[str, Any]]] = {}
+    for channel in _columns(group, ("channel_id", "plane_id", "bit_depth"), path):
+        by_plane.setdefault(str(channel["plane_id"]), []).append(channel)
+    plane_count: dict[str, int] = {}
+    for plane in planes:
+        plane_count[str(plane["image_id"])] = plane_count.get(str(plane["image_id"]), 0) + 1
+    out = []
+    for image in images:
+        name, plane_id = str(image["name"]), str(image["active_plane_id"])
+        channels = by_plane.get(plane_id)
+        if not channels:
+            raise ProjectError(path, f"image {name!r} has no channels for its active plane")
+        arrays = []
+        for channel in channels:
+            key = str(channel["channel_id"])
+            pixels = np.asarray(_group(group, key, path)["data"][...])
+            depth = int(channel["bit_depth"])
+            if depth not in (8, 16) or pixels.ndim != 2:
+                raise ProjectError(
+                    path, f"channel {key!r} of image {name!r} is not an 8- or 16-bit plane"
+                )
+            arrays.append(pixels.astype(np.uint8 if depth == 8 else np.uint16))
+        if len({a.dtype for a in arrays}) > 1:
+            arrays = [a.astype(np.uint16) * (257 if a.dtype == np.uint8 else 1) for a in arrays]
+        category = str(image["category_id"])
+        out.append(
+            PiximiImage(
+                name=name,
+                pixels=np.stack(arrays),
+                category=named.get(category),
+                partition=str(image["partition"] or "Unassigned"),
+                planes=plane_count.get(str(image["image_id"]), 1),
+            )
+        )
+    annotations = (
+        data["annotations"].attrs.get("annotation_id", []) if "annotations" in data else []
+    )
+    return out, len(annotations)
