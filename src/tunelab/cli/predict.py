@@ -69,6 +69,8 @@ def predict_command(
 
 
 def _relative(path: Path, base: Path) -> str:
+    if base.is_file() and base.suffix.lower() == ".csv":
+        base = base.parent  # a manifest's rows, shown as the manifest names them
     try:
         return str(path.relative_to(base)) if base.is_dir() else str(path)
     except ValueError:
