@@ -55,6 +55,8 @@ class _Zarr:
 
     def group(self, path: str, attrs: dict) -> None:
         key = f"{self.root}/{path}".rstrip("/")
+        if path:  # JSZip adds an entry for every folder (createFolders)
+            self.zip.writestr(f"{key}/", "")
         self.zip.writestr(f"{key}/.zgroup", json.dumps({"zarr_format": 2}))
         self.zip.writestr(f"{key}/.zattrs", json.dumps(attrs))
 

@@ -129,10 +129,10 @@ def list_data_folder(root: Path, skip_bad: bool = False) -> Listing:
         )
         listing.source = root
         return listing
-    listing = list_folder(
-        layout.class_root, skip_bad, exclude=frozenset(d.name for d in layout.excluded)
-    )
-    if layout.class_root == root:
+    inside = layout.class_root == root  # unlabelled folders sit among the classes
+    excluded = frozenset(d.name for d in layout.excluded) if inside else frozenset()
+    listing = list_folder(layout.class_root, skip_bad, exclude=excluded)
+    if inside:
         listing.notes.append(
             f"{where} in {str(root)!r} holds {unlabelled} images without a class: left out "
             f"of training, not taken for a class (predict them with `tunelab predict RUN "

@@ -9,7 +9,10 @@ nothing. Class names are sorted naturally, so ``"2"`` comes before ``"10"``.
   without an image extension is a bad file. Files directly inside the top folder are
   ignored (with a warning when they are images).
 * CSV: a header row with columns ``path`` and ``label`` (any order, case-insensitive,
-  extra columns allowed); relative paths are resolved against the CSV's folder.
+  extra columns allowed); relative paths are resolved against the CSV's folder. Read by
+  :mod:`tunelab.data.manifest` (unlabelled rows, split column).
+* Project layouts (``labelled/`` + ``unlabelled/``) are resolved by
+  :mod:`tunelab.data.layout` before :func:`list_folder` sees a folder of classes.
 * The bare string ``"digits"`` always means the built-in data set (write ``./digits`` for
   a folder of that name).
 """
