@@ -149,6 +149,10 @@ def describe(settings: WebSettings, path: str) -> dict[str, Any]:
     ]
     facts = _facts(source, classes, channels, depths, sizes, bad, len(listing.files))
     facts["notes"] = list(listing.notes)
+    if sizes:  # the line training prints, from the probed images
+        from tunelab.data.loader import size_note
+
+        facts["notes"].append(size_note(sizes.most_common(1)[0][0], sizes, auto=True))
     facts["n_unlabelled"] = len(listing.unlabelled)
     return facts
 
