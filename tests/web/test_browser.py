@@ -144,6 +144,18 @@ def test_runs_page_filters_overlays_and_deletes(
     page.click(".run-row[data-run=second] .run-link")
     page.wait_for_selector("#detail-confusion[data-points='9']")
     expect(page.locator("#run-detail-name")).to_have_text("second")
+    expect(page.locator("#detail-confusion-per-class tbody tr")).to_have_count(3)
+    # click the top-left cell (true class0, predicted class0): its images appear
+    cell = page.locator("#detail-confusion .nsewdrag").first
+    box = cell.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 6, box["y"] + box["height"] / 6)
+    expect(page.locator("#detail-confusion-cell h4")).to_contain_text(
+        "true class0, predicted class0", timeout=WAIT_MS
+    )
+    heading = page.inner_text("#detail-confusion-cell h4")
+    shown = int(heading.split(": ")[1].split(" ")[0])
+    expect(page.locator("#detail-confusion-cell img.thumb")).to_have_count(shown)
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.uncheck(".run-row[data-run=first] .run-select")

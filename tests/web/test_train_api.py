@@ -169,3 +169,30 @@ def test_unknown_jobs_and_runs_are_404s(client: TestClient) -> None:
         assert "\n" not in response.json()["error"]
     assert client.post("/api/jobs/nope/stop").status_code == 404
     assert client.delete("/api/runs/bad%20name").status_code == 400
+
+
+def test_a_confusion_cell_lists_its_validation_images(client: TestClient, watch: Any) -> None:
+    started = client.post(
+        "/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "cells"}
+    )
+    assert watch.job(started.json()["id"])["status"] == "completed"
+    evaluation = client.get("/api/runs/cells/evaluation").json()
+    names = evaluation["class_names"]
+    total = 0
+    for i, true in enumerate(names):
+        for j, predicted in enumerate(names):
+            cell = client.get(
+                "/api/runs/cells/evaluation/cell", params={"true": true, "predicted": predicted}
+            ).json()
+            assert cell["count"] == evaluation["confusion"][i][j]
+            confidences = [image["confidence"] for image in cell["images"]]
+            assert confidences == sorted(confidences, reverse=True)
+            total += cell["count"]
+            for image in cell["images"][:1]:
+                png = client.get(image["thumbnail"])
+                assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert total == evaluation["n_images"]
+    bad = client.get("/api/runs/cells/evaluation/cell", params={"true": "nope", "predicted": "x"})
+    assert bad.status_code == 404 and "no class 'nope'" in bad.json()["error"]
+    beyond = client.get("/api/runs/cells/evaluation/image", params={"position": 10_000})
+    assert beyond.status_code == 404
