@@ -31,6 +31,7 @@ def test_data_page_shows_classes_facts_and_thumbnails(page: Page, live_server: s
     expect(page.locator(".class-row")).to_have_count(3)
     expect(page.locator("#dataset-info")).to_contain_text("8-bit")
     expect(page.locator("#dataset-info")).to_contain_text("12 x 12")
+    expect(page.locator("#dataset-notes")).to_contain_text("input size 12x12")  # data notes
     rows = page.locator(".class-row")
     expect(rows.nth(1)).to_contain_text("class1")
     expect(rows.nth(1).locator("td").nth(1)).to_have_text("8")

@@ -149,6 +149,7 @@ async function openDataset(path) {
   document.getElementById("dataset-info").replaceChildren(
     el("h3", { id: "dataset-name", text: info.path }),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: String(v) })))),
+    ...((info.notes || []).length ? [el("ul", { id: "dataset-notes" }, info.notes.map((note) => el("li", { class: "note", text: note })))] : []),
     el("table", { id: "class-table" }, el("tr", {}, el("th", { text: "class" }), el("th", { text: "images" }), el("th", { text: "examples" })), rows),
     el("button", { id: "use-dataset", onclick: () => { window.location.hash = "#train"; } }, "Train on this data set"),
   );
