@@ -38,9 +38,9 @@ classes and "chance" 1/K; the "last third" starts at epoch n - ceil(n/3) of n ep
   5 overfitting   training accuracy >= 99 % and the final validation loss >= 1.5 x its
                   minimum and >= its minimum + 0.05 L0 (this one before the zigzag rules:
                   overfitting on a small validation set zigzags too).
-  6 noisy-batch   the batch losses of the second half are very noisy (their standard
-                  deviation is more than 1.5 x their mean) and the curves swing (rule 7)
-                  or plateau (rule 10): the batches are too small.
+  6 noisy-batch   batches of 8 images or fewer, the batch losses of the second half very
+                  noisy (their standard deviation is more than 1.5 x their mean), and the
+                  curves swing (rule 7) or plateau (rule 10): the batches are too small.
   7 oscillating   the validation loss bounced: it rose by > 25 % (and by > 0.02 L0) from
                   one epoch to the next and later fell below where it was before (or
                   the training loss did not fall by 10 % in that epoch); or the
@@ -64,9 +64,10 @@ classes and "chance" 1/K; the "last third" starts at epoch n - ceil(n/3) of n ep
  11 too-short     still learning: training accuracy < 95 %, training loss fell >= 15 % over
                   the last third, validation accuracy above chance + 0.1.
  12 good-fit      none of the above.
-``also`` lists the other rules among 5-10 that hold (a second problem).
+``also`` lists the other rules among 5-10 that hold (a second problem), except when the
+label is too-short (still improving: too early to call a plateau a problem).
 
-    python benchmarks/diagnosis_corpus.py --build [--piximi DIR] [--out FILE]
+    python benchmarks/diagnosis_corpus.py --build | --add [--piximi DIR] [--out FILE]
     python benchmarks/diagnosis_corpus.py --relabel | --show
 """
 
@@ -163,7 +164,11 @@ def label(record: dict[str, Any]) -> tuple[str, list[str], str]:
         spikes = sum(1 for x in half if x > l0)
     fall = (tr[t] - tr[-1]) / tr[t] if tr[t] > 0 else 0.0
     plateau = tacc[-1] < 0.95 and fall < 0.15
-    noisy = len(half) >= 4 and statistics.pstdev(half) > 1.5 * statistics.fmean(half)
+    noisy = (
+        int(knobs.get("batch_size", 32)) <= 8
+        and len(half) >= 4
+        and statistics.pstdev(half) > 1.5 * statistics.fmean(half)
+    )
     if noisy and (bounced or setback or spikes >= 2 or plateau):
         hold["noisy-batch"] = "rule 6"
     elif bounced or setback or spikes >= 2:
@@ -205,7 +210,9 @@ def label(record: dict[str, Any]) -> tuple[str, list[str], str]:
         return "good-fit", [], "rule 12: none of the others"
     names = {"overfitting-strong": "overfitting", "still-learning": "too-short"}
     main = names.get(found[0], found[0])
-    also = []
+    also: list[str] = []
+    if main == "too-short":  # still improving: too early to call a plateau a problem
+        return main, also, f"{hold[found[0]]} ({found[0]})"
     for key in found[1:]:
         name = names.get(key, key)
         if name != main and name not in also and key not in ("too-short", "still-learning"):
@@ -424,6 +431,38 @@ RECIPES: list[tuple[str, str, dict[str, Any], int | None]] = [
         {"learning_rate": 0.01, "batch_size": 8, "epochs": 20, "early_stopping_patience": 3},
         None,
     ),
+    # third round: batches of 2 with plain SGD, and momentum just above its usual range
+    (
+        "digits",
+        "noisy-batch",
+        {**MLP, "optimizer": "sgd", "learning_rate": 0.2, "batch_size": 2, "epochs": 3},
+        None,
+    ),
+    (
+        "digits",
+        "noisy-batch",
+        {**MLP, "optimizer": "sgd", "learning_rate": 0.15, "batch_size": 2, "epochs": 3},
+        None,
+    ),
+    (
+        "grid",
+        "noisy-batch",
+        {**MLP, "optimizer": "sgd", "learning_rate": 0.3, "batch_size": 2, "epochs": 6},
+        None,
+    ),
+    (
+        "digits",
+        "too-high",
+        {**MLP, "optimizer": "momentum", "learning_rate": 0.4, "epochs": 8},
+        None,
+    ),
+    (
+        "piximi",
+        "too-high",
+        {**MLP, "optimizer": "momentum", "learning_rate": 0.4, "epochs": 8},
+        None,
+    ),
+    ("cells", "too-high", {"optimizer": "momentum", "learning_rate": 0.4, "epochs": 8}, 600),
 ]
 
 SUMMARY_KEYS = ("status", "reason", "epochs_run", "epochs_planned", "best_epoch", "n_train")
@@ -458,7 +497,12 @@ def _record(run: Any, data: str, target: str, knobs: dict[str, Any]) -> dict[str
     }
 
 
-def build(piximi: Path, out: Path) -> list[dict[str, Any]]:
+def build(piximi: Path, out: Path, add: bool = False) -> list[dict[str, Any]]:
+    """Train every recipe (with ``add``, only those not yet in ``out``) and write ``out``.
+
+    Each run depends only on its own recipe, seed (its index) and split, so adding runs
+    gives what a full build would.
+    """
     from tunelab.data import load_dataset, make_synthetic_folder
     from tunelab.training.trainer import train
 
@@ -473,9 +517,12 @@ def build(piximi: Path, out: Path) -> list[dict[str, Any]]:
         ),
     }
     cell_sets = {148: cells(198, 1), 600: cells(800, 2)}
-    records = []
+    records = read(out) if add and out.exists() else []
+    have = {record["id"] for record in records}
     started = time.perf_counter()
     for i, (data, target, knobs, size) in enumerate(RECIPES):
+        if f"{i:02d}-{data}-{target}" in have:
+            continue
         if data == "cells":
             dataset = cell_sets[size or 600]
             split = _subset(dataset.labels, size or 600, i)
@@ -495,6 +542,7 @@ def build(piximi: Path, out: Path) -> list[dict[str, Any]]:
             f" also {','.join(record['also']) or '-'}",
             flush=True,
         )
+    records.sort(key=lambda record: record["id"])
     write(records, out)
     print(f"{len(records)} runs in {time.perf_counter() - started:.0f} s -> {out}")
     return records
@@ -518,16 +566,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--build", action="store_true", help="train the runs, write the corpus")
+    group.add_argument("--add", action="store_true", help="train only the new recipes")
     group.add_argument("--relabel", action="store_true", help="apply the rules again")
     group.add_argument("--show", action="store_true", help="print the stored corpus")
     parser.add_argument("--piximi", type=Path, default=PIXIMI, help="piximi-mnist labelled/")
     parser.add_argument("--out", type=Path, default=CORPUS)
     args = parser.parse_args(argv)
-    if args.build:
+    if args.build or args.add:
         if not args.piximi.is_dir():
             print(f"--piximi: no folder at {args.piximi}; pass the piximi-mnist labelled/ folder.")
             return 2
-        build(args.piximi, args.out)
+        build(args.piximi, args.out, add=args.add)
         return 0
     records = read(args.out)
     if args.relabel:

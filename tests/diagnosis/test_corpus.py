@@ -118,4 +118,4 @@ def test_labelled_second_problems_are_mostly_named() -> None:
         for r, d in pairs
         if d.verdict == r["label"] and r["also"][0] in [s["verdict"] for s in d.secondary]
     )
-    assert named >= 0.6 * len(pairs)
+    assert named >= 0.9 * len(pairs)

@@ -2,10 +2,10 @@
 
 Both read the same signs: batch losses that jump back towards their start late in
 training, a training loss that rises between epochs, a validation loss that rises and
-falls back. When the batch losses of the second half are very noisy (their spread
-larger than 1.5 x their mean) and the curves swing or plateau below 95 % training
-accuracy, the batches are too small to give a steady direction: ``noisy-batch``, double
-the batch size. Otherwise the steps are too large:
+falls back. With batches of 8 images or fewer whose losses in the second half are very
+noisy (their spread larger than 1.5 x their mean), and curves that swing or plateau
+below 95 % training accuracy, the batches are too small to give a steady direction:
+``noisy-batch``, double the batch size. Otherwise the steps are too large:
 ``oscillating``, a smaller learning rate (or, for batches under 16, a larger batch).
 """
 
@@ -24,7 +24,8 @@ from tunelab.diagnosis.rate import flat_and_low
 SETBACK_REL, SETBACK_ABS = 0.10, 0.02  # a rise of the training loss between epochs
 ZIGZAG_REL, ZIGZAG_ABS = 0.25, 0.02  # a rise of the validation loss that later falls back
 BIG_SPIKE = 2.0  # a batch loss this many times the start, after the first tenth
-NOISY = 1.5  # second-half batch losses: standard deviation over mean above this
+NOISY = 1.5  # second-half batch losses: standard deviation over mean above this ...
+SMALL_BATCH = 8  # ... with batches of at most this many images (a loss near 0 is spiky)
 
 
 @dataclass
@@ -108,14 +109,14 @@ def _plateau(c: Curves) -> str:
 
 def noisy_batch(c: Curves, hp: Mapping[str, Any]) -> Diagnosis | None:
     """The curves swing and the batch losses are very noisy: the batches are too small."""
-    if c.batch_noise <= NOISY:
+    batch = int(hp.get("batch_size", 32))
+    if batch > SMALL_BATCH or c.batch_noise <= NOISY:
         return None
     s = swings(c, small_batches=True)
     plateau = flat_and_low(c)
     if not s.found() and not plateau:
         return None
     lr = float(hp.get("learning_rate", 0.01))
-    batch = int(hp.get("batch_size", 32))
     step = {"batch_size": batch_up(batch)}
     return Diagnosis(
         "noisy-batch",
