@@ -26,6 +26,15 @@ with gzip.open(CORPUS, "rt", encoding="utf-8") as _handle:
     RUNS: list[dict[str, Any]] = json.load(_handle)["runs"]
 
 
+def generator() -> Any:
+    """benchmarks/diagnosis_corpus.py, which holds the labelling rules."""
+    spec = importlib.util.spec_from_file_location("diagnosis_corpus", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_diagnosis(record: dict[str, Any]) -> Diagnosis:
     summary = {
         **record["summary"],
@@ -72,10 +81,7 @@ def test_the_corpus_is_large_varied_and_small() -> None:
 
 def test_the_labels_follow_the_written_rules() -> None:
     """Every stored label is what the generator's rules say on the stored curves."""
-    spec = importlib.util.spec_from_file_location("diagnosis_corpus", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = generator()
     for record in RUNS:
         assert module.label(record)[:2] == (record["label"], record["also"]), record["id"]
 
@@ -119,3 +125,10 @@ def test_labelled_second_problems_are_mostly_named() -> None:
         if d.verdict == r["label"] and r["also"][0] in [s["verdict"] for s in d.secondary]
     )
     assert named >= 0.9 * len(pairs)
+
+
+def test_the_readme_states_the_rules_the_generator_applies() -> None:
+    module = generator()
+    doc = module.__doc__
+    rules = doc[doc.index("Data sets:") : doc.index("    python benchmarks")].rstrip()
+    assert rules in (HERE / "README.md").read_text(encoding="utf-8")
