@@ -31,6 +31,7 @@ def test_data_page_shows_classes_facts_and_thumbnails(page: Page, live_server: s
     expect(page.locator(".class-row")).to_have_count(3)
     expect(page.locator("#dataset-info")).to_contain_text("8-bit")
     expect(page.locator("#dataset-info")).to_contain_text("12 x 12")
+    expect(page.locator("#dataset-notes")).to_contain_text("input size 12x12")  # data notes
     rows = page.locator(".class-row")
     expect(rows.nth(1)).to_contain_text("class1")
     expect(rows.nth(1).locator("td").nth(1)).to_have_text("8")
@@ -143,6 +144,18 @@ def test_runs_page_filters_overlays_and_deletes(
     page.click(".run-row[data-run=second] .run-link")
     page.wait_for_selector("#detail-confusion[data-points='9']")
     expect(page.locator("#run-detail-name")).to_have_text("second")
+    expect(page.locator("#detail-confusion-per-class tbody tr")).to_have_count(3)
+    # click the top-left cell (true class0, predicted class0): its images appear
+    cell = page.locator("#detail-confusion .nsewdrag").first
+    box = cell.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 6, box["y"] + box["height"] / 6)
+    expect(page.locator("#detail-confusion-cell h4")).to_contain_text(
+        "true class0, predicted class0", timeout=WAIT_MS
+    )
+    heading = page.inner_text("#detail-confusion-cell h4")
+    shown = int(heading.split(": ")[1].split(" ")[0])
+    expect(page.locator("#detail-confusion-cell img.thumb")).to_have_count(shown)
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.uncheck(".run-row[data-run=first] .run-select")
@@ -271,4 +284,23 @@ def test_predict_and_review_labels_an_image_with_one_click_and_undoes_it(
     assert path.is_file() and not (tiny / "class0" / path.name).exists()
     page.click("#review-retrain")
     expect(page.locator("#train-data")).to_have_value(str(tiny))
+    assert page.console_errors == []
+
+
+def test_find_a_learning_rate_from_the_form_and_use_it(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    page.fill("#train-data", str(data_root / "tiny"))
+    fill_knob(page, "batch_size", "8")
+    page.click("#lr-find")
+    buttons = page.locator("#lr-find-result button.use-lr")
+    expect(buttons).to_have_count(3, timeout=WAIT_MS)
+    page.wait_for_selector("#lr-find-chart[data-points]")
+    valley = page.locator("#lr-find-result button.use-lr[data-name=valley]")
+    suggested = float(valley.get_attribute("data-lr") or "nan")
+    valley.click()
+    value = float(page.input_value("#knob-learning_rate"))
+    assert value == float(f"{suggested:.2g}")
+    expect(page.locator("#lr-find-result")).to_contain_text("a tenth of the learning rate")
     assert page.console_errors == []

@@ -70,7 +70,15 @@ function plot(id, traces, layout) {
     height: 320,
     legend: { orientation: "h", y: -0.3 },
   };
-  Plotly.react(node, traces, Object.assign(base, layout || {}), { displaylogo: false, responsive: true });
+  const full = Object.assign(base, layout || {});
+  // round ticks: accuracy axes in steps of 0.2, a few epochs one tick each
+  const longest = traces.reduce((n, tr) => Math.max(n, tr.x ? tr.x.length : 0), 0);
+  for (const [key, axis] of Object.entries(full)) {
+    if (!/^[xy]axis\d*$/.test(key) || !axis) continue;
+    if (Array.isArray(axis.range) && axis.range[0] === 0 && axis.range[1] === 1.05) Object.assign(axis, { tickmode: "linear", tick0: 0, dtick: 0.2 });
+    if (axis.title && axis.title.text === "epoch" && longest <= 15) Object.assign(axis, { tickmode: "linear", tick0: 1, dtick: 1 });
+  }
+  Plotly.react(node, traces, full, { displaylogo: false, responsive: true });
   const points = traces.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
   node.dataset.points = String(points);
 }
@@ -141,6 +149,7 @@ async function openDataset(path) {
   document.getElementById("dataset-info").replaceChildren(
     el("h3", { id: "dataset-name", text: info.path }),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: String(v) })))),
+    ...((info.notes || []).length ? [el("ul", { id: "dataset-notes" }, info.notes.map((note) => el("li", { class: "note", text: note })))] : []),
     el("table", { id: "class-table" }, el("tr", {}, el("th", { text: "class" }), el("th", { text: "images" }), el("th", { text: "examples" })), rows),
     el("button", { id: "use-dataset", onclick: () => { window.location.hash = "#train"; } }, "Train on this data set"),
   );
@@ -203,6 +212,8 @@ function knobField(knob) {
   return el("div", { class: "knob", "data-knob": knob.name },
     el("label", { for: "knob-" + knob.name }, knob.name),
     knobInput(knob),
+    knob.name === "learning_rate" ? el("button", { id: "lr-find", type: "button", title: "run the learning-rate range test on the data with the other knobs", onclick: () => guarded(startLrFind) }, "find") : null,
+    knob.name === "learning_rate" ? el("div", { id: "lr-find-result" }) : null,
     el("span", { class: "knob-error", id: "error-" + knob.name }),
     el("div", { class: "knob-help" },
       el("span", { text: knob.help + ". " }),
@@ -323,13 +334,13 @@ function drawTrainCurves() {
   plot("chart-batch", [
     { x: b.x, y: b.loss, name: "batch loss", mode: "lines" },
     { x: b.x, y: b.acc, name: "batch accuracy", mode: "lines", yaxis: "y2" },
-  ], { title: { text: "per batch" }, xaxis: { title: { text: "step" } }, yaxis2: { overlaying: "y", side: "right", range: [0, 1.05] } });
+  ], { title: { text: "per batch" }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
   plot("chart-epoch", [
     { x: e.x, y: e.tl, name: "train loss", mode: "lines+markers" },
     { x: e.x, y: e.vl, name: "validation loss", mode: "lines+markers" },
     { x: e.x, y: e.ta, name: "train accuracy", mode: "lines+markers", yaxis: "y2" },
     { x: e.x, y: e.va, name: "validation accuracy", mode: "lines+markers", yaxis: "y2" },
-  ], { title: { text: "per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis2: { overlaying: "y", side: "right", range: [0, 1.05] } });
+  ], { title: { text: "per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
 }
 
 let drawPending = false;
@@ -418,24 +429,49 @@ function showTrainResult(end) {
       diagnosis.next_step ? el("div", { class: "muted", text: "next: " + Object.entries(diagnosis.next_step).map(([k, v]) => k + " = " + v).join(", ") }) : null),
     el("div", { id: "confusion", class: "chart" }),
   );
-  if (result.evaluation) drawConfusion("confusion", result.evaluation);
+  if (result.evaluation) drawConfusion("confusion", result.evaluation, result.run);
   else box.append(el("p", { class: "muted", text: result.evaluation_error || "no confusion matrix: the run kept no weights." }));
 }
 
-function drawConfusion(id, evaluation) {
+function drawConfusion(id, evaluation, runName) {
   const names = evaluation.class_names;
   const z = evaluation.confusion;
+  const node = document.getElementById(id);
   plot(id, [{
     type: "heatmap", z, x: names, y: names, showscale: false,
     colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
     text: z.map((row, i) => row.map((v, j) => v + " (" + evaluation.confusion_row_percent[i][j] + " %)")),
-    texttemplate: "%{text}", hovertemplate: "true %{y}, predicted %{x}: %{text}<extra></extra>",
+    texttemplate: "%{text}", hovertemplate: "true %{y}, predicted %{x}: %{text}<br>click to see the images<extra></extra>",
   }], {
-    title: { text: "confusion on the validation split: accuracy " + fmt(100 * evaluation.accuracy, 3) + " %" },
-    xaxis: { title: { text: "predicted" } }, yaxis: { title: { text: "true" }, autorange: "reversed" },
-    height: Math.max(300, 40 * names.length + 120),
+    title: { text: "accuracy " + fmt(100 * evaluation.accuracy, 3) + " % of " + evaluation.n_images + " images" },
+    xaxis: { title: { text: "predicted class" }, automargin: true, type: "category" },
+    yaxis: { title: { text: "true class" }, autorange: "reversed", automargin: true, type: "category" },
+    height: Math.max(320, 40 * names.length + 140),
   });
-  document.getElementById(id).dataset.points = String(names.length * names.length);
+  node.dataset.points = String(names.length * names.length);
+  // per-class precision, recall and F1 under the matrix, then the images of a clicked cell
+  for (const old of [id + "-per-class", id + "-cell"]) document.getElementById(old)?.remove();
+  const table = el("table", { class: "per-class", id: id + "-per-class" },
+    el("thead", {}, el("tr", {}, ...["class", "precision", "recall", "F1", "images"].map((h) => el("th", { text: h })))),
+    el("tbody", {}, ...(evaluation.per_class || []).map((row) => el("tr", {},
+      el("td", { text: row.class }), el("td", { class: "num", text: fmt(row.precision, 3) }),
+      el("td", { class: "num", text: fmt(row.recall, 3) }), el("td", { class: "num", text: fmt(row.f1, 3) }),
+      el("td", { class: "num", text: String(row.support) })))));
+  const cell = el("div", { class: "cell-images", id: id + "-cell" });
+  const where = el("p", { class: "muted", id: id + "-where", text: "measured on " + (evaluation.data || "the validation split") + "; click a cell to see its images" });
+  document.getElementById(id + "-where")?.remove();
+  node.after(where, table, cell);
+  if (!runName || !node.on) return;
+  node.on("plotly_click", (event) => guarded(async () => {
+    const point = event.points[0];
+    const found = await api("/api/runs/" + encodeURIComponent(runName) + "/evaluation/cell?true=" +
+      encodeURIComponent(point.y) + "&predicted=" + encodeURIComponent(point.x));
+    cell.replaceChildren(
+      el("h4", { text: "true " + found.true + ", predicted " + found.predicted + ": " + found.count + " images" + (found.count > found.images.length ? " (the " + found.images.length + " most confident shown)" : "") }),
+      ...found.images.map((image) => el("figure", { class: "cell-image" },
+        el("img", { class: "thumb", src: withToken(image.thumbnail), alt: "validation image " + image.index }),
+        el("figcaption", { text: Math.round(100 * image.confidence) + " %" }))));
+  }));
 }
 
 // ------------------------------------------------------------------ Runs
@@ -504,8 +540,8 @@ async function overlayRuns() {
     loss.push({ x, y: m.epochs.map((e) => e.val_loss), name: m.name, mode: "lines+markers" });
     acc.push({ x, y: m.epochs.map((e) => e.val_accuracy), name: m.name, mode: "lines+markers" });
   }
-  plot("overlay-loss", loss, { title: { text: "validation loss" }, xaxis: { title: { text: "epoch" } } });
-  plot("overlay-acc", acc, { title: { text: "validation accuracy" }, xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.05] } });
+  plot("overlay-loss", loss, { title: { text: "validation loss" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } } });
+  plot("overlay-acc", acc, { title: { text: "validation accuracy" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "accuracy" }, range: [0, 1.05] } });
 }
 
 async function deleteRuns() {
@@ -527,15 +563,19 @@ async function showRun(name) {
     el("p", { class: "diagnosis" }, el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") + " " }), diagnosis.text || ""),
     el("div", { class: "charts" }, el("div", { id: "detail-curves", class: "chart" }), el("div", { id: "detail-confusion", class: "chart" })),
     el("details", {}, el("summary", { text: "config" }), el("pre", { text: config })),
+    el("p", { class: "downloads" }, "Download the model: ",
+      ...[["onnx", "ONNX"], ["torchscript", "TorchScript"], ["safetensors", "safetensors + config (.zip)"]].map(([format, label]) =>
+        el("a", { class: "export-link", "data-format": format, href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/export?format=" + format), download: "" }, label)),
+      el("a", { href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/config"), download: run.name + ".yaml" }, "config.yaml")),
   );
   const x = run.epochs.map((e) => e.epoch);
   plot("detail-curves", [
     { x, y: run.epochs.map((e) => e.train_loss), name: "train loss" },
     { x, y: run.epochs.map((e) => e.val_loss), name: "validation loss" },
     { x, y: run.epochs.map((e) => e.val_accuracy), name: "validation accuracy", yaxis: "y2" },
-  ], { title: { text: "curves" }, yaxis2: { overlaying: "y", side: "right", range: [0, 1.05] } });
+  ], { title: { text: "curves" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
   try {
-    drawConfusion("detail-confusion", await api("/api/runs/" + encodeURIComponent(name) + "/evaluation"));
+    drawConfusion("detail-confusion", await api("/api/runs/" + encodeURIComponent(name) + "/evaluation"), name);
   } catch (err) {
     document.getElementById("detail-confusion").replaceChildren(el("p", { class: "muted", text: err.message }));
   }
@@ -583,14 +623,14 @@ const search = {
     if (d.importances) {
       const names = Object.keys(d.importances);
       plot("importances", [{ type: "bar", x: names.map((n) => d.importances[n]), y: names, orientation: "h" }],
-        { title: { text: "importances" }, yaxis: { autorange: "reversed" }, margin: { l: 140, r: 10, t: 30, b: 40 } });
+        { title: { text: "importances (fANOVA)" }, xaxis: { title: { text: "share of the accuracy's variance explained" } }, yaxis: { title: { text: "knob" }, autorange: "reversed", automargin: true }, margin: { l: 140, r: 10, t: 30, b: 50 } });
     } else if (d.importances_note) {
       document.getElementById("importances").textContent = d.importances_note;
     }
   },
   drawCurves() {
     plot("search-curves", Object.values(this.traces).map((t) => Object.assign({ mode: "lines+markers" }, t)),
-      { title: { text: "validation accuracy per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.05] } });
+      { title: { text: "validation accuracy per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "validation accuracy" }, range: [0, 1.05] } });
   },
   drawLeaderboard(rows) {
     const head = el("tr", {}, ["", "", "best val acc", "status", "epochs", "knobs"].map((h) => el("th", { text: h })));
@@ -695,6 +735,45 @@ async function startTune() {
   } });
   document.getElementById("best-config").hidden = true;
   follow(job);
+}
+
+// ------------------------------------------------------------------ lr-find
+
+async function startLrFind() {
+  const box = document.getElementById("lr-find-result");
+  const job = await api("/api/lr-find", { method: "POST", json: { data: state.data, hyperparameters: changedValues() } });
+  box.replaceChildren(el("p", { class: "muted", id: "lr-find-status", text: "range test " + job.status + (job.position ? " (position " + job.position + " in the queue)" : "") + "..." }));
+  events(job.id, {
+    status: (d) => { document.getElementById("lr-find-status").textContent = "range test " + d.status + (d.note ? ": " + d.note : ""); },
+    end: (d) => {
+      if (d.error) { box.replaceChildren(el("p", { class: "error", text: d.error })); return; }
+      if (d.status !== "completed") { box.replaceChildren(el("p", { class: "muted", text: "range test " + d.status })); return; }
+      showLrFind(d.result);
+    },
+  });
+}
+
+function showLrFind(result) {
+  const box = document.getElementById("lr-find-result");
+  const chart = el("div", { id: "lr-find-chart", class: "chart" });
+  const choices = Object.entries(result.suggestions).map(([name, lr]) => el("div", { class: "lr-suggestion" },
+    el("button", { type: "button", class: "use-lr", "data-name": name, "data-lr": String(lr), onclick: () => {
+      const rounded = Number(lr.toPrecision(2));
+      state.values.learning_rate = rounded;
+      document.getElementById("knob-learning_rate").value = String(rounded);
+      scheduleValidation();
+    } }, "use " + Number(lr.toPrecision(2))),
+    " ", el("b", { text: name }), ": ", result.explanations[name] || ""));
+  box.replaceChildren(chart, ...choices);
+  const markers = Object.entries(result.suggestions).map(([name, lr]) => ({
+    x: [lr], y: [result.smoothed[result.lrs.findIndex((v) => v >= lr)] ?? result.smoothed[result.smoothed.length - 1]],
+    mode: "markers", marker: { size: 10 }, name: name + " " + Number(lr.toPrecision(2)),
+  }));
+  plot("lr-find-chart", [
+    { x: result.lrs, y: result.losses, name: "loss per batch", mode: "lines", line: { color: "#bbb" } },
+    { x: result.lrs, y: result.smoothed, name: "smoothed loss", mode: "lines" },
+    ...markers,
+  ], { title: { text: "learning-rate range test (" + result.steps_run + " steps)" }, xaxis: { title: { text: "learning rate" }, type: "log" }, yaxis: { title: { text: "training loss" } } });
 }
 
 // ------------------------------------------------------------------ predict and review
@@ -858,7 +937,7 @@ async function start() {
     await loadKnobs();
     await Promise.all([renderTrain(), renderSearch()]);
     const current = await api("/api/jobs/current");
-    if (current.job && !ENDED.includes(current.job.status)) follow(current.job);
+    if (current.job && !ENDED.includes(current.job.status) && current.job.kind !== "lr-find") follow(current.job);
   });
   route();
   document.body.dataset.ready = "true";
