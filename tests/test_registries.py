@@ -51,10 +51,10 @@ def test_allowed_text_is_derived_from_the_literal(field: str) -> None:
 
 
 def test_diagnosis_knows_every_optimizer_and_model() -> None:
-    from tunelab import diagnosis
+    from tunelab.diagnosis import ladders
 
-    assert sorted(diagnosis._HIGH_LR) == sorted(registry("optimizer"))
-    ladder = diagnosis.MODEL_LADDER
+    assert sorted(ladders.HIGH_LR) == sorted(registry("optimizer"))
+    ladder = ladders.MODEL_LADDER
     assert set(ladder) | set(ladder.values()) == set(registry("model"))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tunelab.data import ImageDataset, stratified_split
+from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, as_hyperparameters
 from tunelab.runs import Run, RunStore
@@ -71,7 +71,12 @@ def train(
         store.check_new_name(name)
     dataset = resolve_dataset(data, hp, skip_bad)
     set_threads(hp.threads)
-    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    if split is None:
+        train_idx, val_idx, split_note = dataset.split(
+            hp.validation_fraction, hp.seed, hp.use_manifest_split
+        )
+    else:
+        (train_idx, val_idx), split_note = split, "validation split: given by the caller."
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
     auto_lr = None
@@ -196,6 +201,8 @@ def train(
         batch_size,
         final_val,
     )
+    summary["input_size"] = [height, width]
+    summary["data_notes"] = [*dataset.notes, split_note]
     from tunelab.diagnosis import diagnose
 
     summary["learning_rate_auto"] = auto_lr  # what "auto" resolved to (None: a number given)
