@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from tunelab.errors import TunelabError, unknown_choice
 from tunelab.runs.store import check_name
@@ -43,18 +43,12 @@ class TuneRequest(BaseModel):
     pruner: str = Field("auto", max_length=100)  # a name in search.pruners.PRUNERS
     study: str | None = Field(None, max_length=120)
 
-    @field_validator("strategy")
+    @field_validator("strategy", "pruner")
     @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES:
-            raise ValueError(str(unknown_choice("strategy", value, STRATEGIES)))
-        return value
-
-    @field_validator("pruner")
-    @classmethod
-    def _known_pruner(cls, value: str) -> str:
-        if value not in PRUNERS:
-            raise ValueError(str(unknown_choice("pruner", value, PRUNERS)))
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        names: list[str] = list(STRATEGIES if info.field_name == "strategy" else PRUNERS)
+        if value not in names:
+            raise ValueError(str(unknown_choice(str(info.field_name), value, names)))
         return value
 
 
