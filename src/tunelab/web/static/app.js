@@ -217,20 +217,45 @@ async function openDataset(path) {
     ["sizes", info.sizes.min.join(" x ") + " to " + info.sizes.max.join(" x ") + " (" + info.sizes.distinct + " distinct)"],
     ["unreadable files", info.n_bad_files],
   ];
+  const channelCount = Math.max(1, ...Object.keys(info.channels).map(Number));
+  const visible = new Set([...Array(channelCount).keys()]);
+  const withChannels = (url, side) => withToken(url + (visible.size < channelCount ? "&channels=" + [...visible].sort().join(",") : "") + (side ? "&side=" + side : ""));
+  const thumbs = [];
   const rows = info.classes.map((cls) =>
     el("tr", { class: "class-row" },
       el("td", { text: cls.name }),
       el("td", { class: "num", text: cls.count }),
-      el("td", {}, cls.thumbnails.map((url) => el("img", { class: "thumb", src: withToken(url), alt: cls.name, loading: "lazy" }))),
+      el("td", {}, cls.thumbnails.map((url, i) => {
+        const img = el("img", { class: "thumb", src: withChannels(url), alt: cls.name + " " + (i + 1), loading: "lazy", title: "click to enlarge", onclick: () => enlarge(withChannels(url, 512), cls.name + ", image " + (i + 1)) });
+        thumbs.push([img, url]);
+        return img;
+      })),
     ),
   );
+  const COLOURS = ["red", "green", "blue", "magenta", "cyan", "yellow"];
+  const toggles = channelCount > 1 ? el("div", { class: "row", id: "channel-toggles" }, "channels shown: ",
+    ...[...Array(channelCount).keys()].map((c) => el("label", { class: "channel-toggle" },
+      el("input", { type: "checkbox", checked: true, "data-channel": String(c), onchange: (e) => {
+        if (e.target.checked) visible.add(c); else if (visible.size > 1) visible.delete(c); else e.target.checked = true;
+        for (const [img, url] of thumbs) img.src = withChannels(url);
+      } }),
+      el("span", { class: "swatch", style: "background:" + COLOURS[c % COLOURS.length] }), " " + c))) : null;
   document.getElementById("dataset-info").replaceChildren(
     el("h3", { id: "dataset-name", text: info.path }),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: String(v) })))),
+    toggles,
     ...((info.notes || []).length ? [el("ul", { id: "dataset-notes" }, info.notes.map((note) => el("li", { class: "note", text: note })))] : []),
     el("table", { id: "class-table" }, el("tr", {}, el("th", { text: "class" }), el("th", { text: "images" }), el("th", { text: "examples" })), rows),
     el("button", { id: "use-dataset", onclick: () => { window.location.hash = "#train"; } }, "Train on this data set"),
   );
+}
+
+function enlarge(src, caption) {
+  document.getElementById("enlarged")?.remove();
+  const close = () => document.getElementById("enlarged")?.remove();
+  const overlay = el("div", { id: "enlarged", class: "overlay", onclick: close },
+    el("figure", {}, el("img", { src, alt: caption }), el("figcaption", { text: caption + " (click to close)" })));
+  document.body.append(overlay);
 }
 
 // ------------------------------------------------------------------ Train
