@@ -78,6 +78,15 @@ def test_train_from_the_form_shows_curves_diagnosis_and_confusion(
     page.wait_for_selector("#confusion[data-points='9']")
     expect(page.locator("#confusion")).to_contain_text("predicted")
     run = page.inner_text("#result-run")
+    # the diagnosis is drawn on the epoch curve where it happens
+    import httpx
+
+    diagnosis = httpx.get(f"{live_server}/api/runs/{run}").json()["summary"]["diagnosis"]
+    if diagnosis["at_epoch"] is not None:
+        expect(page.locator("#chart-epoch")).to_have_attribute(
+            "data-marked", str(diagnosis["at_epoch"])
+        )
+        expect(page.locator("#chart-epoch")).to_contain_text(diagnosis["mark"])
 
     open_page(page, live_server, "#runs")
     expect(page.locator(".run-row")).to_have_count(1)
