@@ -6,10 +6,11 @@ The modules are named as in torchvision's ``resnet18`` (``conv1``, ``bn1``,
 ``torchvision.models.resnet18()`` loads into it key for key (``--init-from FILE``);
 tunelab itself does not depend on torchvision.
 
-Two differences, neither of which changes a parameter's name or shape: the activation
-is the ``activation`` knob (ReLU by default, as torchvision), with ``dropout`` before
-``fc``; and small images skip downsampling steps that would shrink a side below 4 px
-(torchvision's five stride-2 steps are all kept for images of 64 px and more).
+Differences that change no parameter's name or shape: the activation is the
+``activation`` knob (ReLU by default, as torchvision), with ``dropout`` before ``fc``;
+each block's last batch norm starts at zero (torchvision's ``zero_init_residual=True``)
+when trained from scratch; and small images skip downsampling steps that would shrink a
+side below 4 px (torchvision's five stride-2 steps are all kept from 64 px up).
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ class ResNet18(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(512, num_classes)
         init_weights(self)
+        # torchvision's zero_init_residual=True: each residual branch starts at zero, so
+        # training from scratch starts close to the shortcut path and is steadier.
+        for module in self.modules():
+            if isinstance(module, BasicBlock):
+                nn.init.zeros_(module.bn2.weight)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

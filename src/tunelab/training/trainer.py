@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -136,13 +137,17 @@ def train(
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=hp.learning_rate)
     init_notes: list[str] = []
     if hp.init_from and restored is None and source is not None:
-        init_notes = apply_init(
-            model,
-            source,
-            model_name=hp.model,
-            class_names=list(dataset.class_names),
-            input_size=(height, width),
-        )
+        try:
+            init_notes = apply_init(
+                model,
+                source,
+                model_name=hp.model,
+                class_names=list(dataset.class_names),
+                input_size=(height, width),
+            )
+        except TunelabError:
+            shutil.rmtree(run.path, ignore_errors=True)  # a refused run leaves nothing
+            raise
         run.warnings.extend(init_notes)
     if hp.init_from and hp.backbone_lr_factor != 1.0:
         groups = parameter_groups(model, hp.learning_rate, hp.backbone_lr_factor)

@@ -9,9 +9,10 @@ two that may legitimately differ:
   reordered when the same classes come in another order, and kept when they are the same;
 - the first convolution's input channels: weights trained on RGB (3 channels) are
   adapted to 1 or 2 microscopy channels by giving each new channel the sum of the
-  original filters divided by the new channel count, and to more channels by repeating
-  the original filters in turn, scaled by old/new channel count. Either way an image
-  with the same value in every channel gets the same first-layer response as before.
+  original filters divided by the new channel count; to more channels by keeping the
+  original filters on the first channels and giving each extra channel their mean, all
+  scaled by old/new channel count. Either way an image with the same value in every
+  channel gets the same first-layer response as before.
 
 Anything else that does not fit (another architecture, another image size for models
 that flatten their feature map) is a one-line :class:`~tunelab.errors.TunelabError`.
@@ -20,6 +21,7 @@ that flatten their feature map) is a one-line :class:`~tunelab.errors.TunelabErr
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +102,9 @@ def _read_file(path: Path) -> dict[str, torch.Tensor]:
 
             data: Any = load_file(str(path))
         else:
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # its pickle-protocol notes mean nothing here
+                warnings.simplefilter("ignore")
+                data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # corrupt, truncated, or a pickle that is not just tensors
         reason = " ".join(str(err).split())[:200]
         raise TunelabError(
@@ -155,15 +159,16 @@ def adapt_channels(weight: torch.Tensor, channels: int) -> torch.Tensor:
     """First-layer filters for ``channels`` inputs from filters trained on another count.
 
     Fewer channels: each gets the filters' sum over the old channels divided by the new
-    count (1 channel: the plain sum). More: the old filters repeated in turn, scaled by
-    old/new. Both keep the response to an image with the same value in every channel.
+    count (1 channel: the plain sum). More: the first channels keep the old filters and
+    each extra one gets their mean, all scaled by old/new. Both keep the response to an
+    image with the same value in every channel.
     """
     old = weight.shape[1]
     if channels < old:
         summed = weight.sum(dim=1, keepdim=True) / channels
         return summed.repeat(1, channels, 1, 1)
-    index = torch.arange(channels) % old
-    return weight[:, index] * (old / channels)
+    extra = weight.mean(dim=1, keepdim=True).repeat(1, channels - old, 1, 1)
+    return torch.cat([weight, extra], dim=1) * (old / channels)
 
 
 def apply_init(
@@ -232,7 +237,7 @@ def _only_channels_differ(value: torch.Tensor, wanted: torch.Tensor) -> bool:
 def _rule(old: int, new: int) -> str:
     if new < old:
         return "filters summed over the channels" + (f", divided by {new}" if new > 1 else "")
-    return f"filters repeated in turn, scaled by {old}/{new}"
+    return f"extra channels get the filters' mean, all scaled by {old}/{new}"
 
 
 def _head(
