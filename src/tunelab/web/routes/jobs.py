@@ -54,7 +54,10 @@ def _init_path(settings: Any, text: str) -> str:
     run = settings.runs_dir / text
     if "/" not in text and (run / "model.safetensors").is_file():
         return str(run / "model.safetensors")
-    path = confine(text, settings.data_roots)
+    try:
+        path = confine(text, settings.data_roots)
+    except WebError as err:
+        raise WebError(err.status, f"invalid init_from: {err.message}") from None
     if not path.is_file():
         raise WebError(
             404,
