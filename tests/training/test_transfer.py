@@ -305,3 +305,13 @@ def test_missing_run_or_file_gives_one_line(digits_run) -> None:
         load_source("digits-bse", RunStore(store))
     with pytest.raises(TunelabError, match="file not found"):
         load_source("weights/none.safetensors", RunStore(store))
+
+
+def test_freeze_epochs_is_searched_and_pretrained_layouts_are_not() -> None:
+    from tunelab.search.space import Int
+    from tunelab.trials.images import default_space
+
+    space = default_space()
+    assert space["freeze_epochs"] == Int(0, 3)
+    assert "init_from" not in space and "backbone_lr_factor" not in space
+    assert set(space["model"].choices) == {"simple-cnn", "cnn", "resnet", "mobilenet", "mlp"}
