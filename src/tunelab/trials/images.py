@@ -156,6 +156,7 @@ def tune_images(
     artifacts: str | Path | None = None,
     backend: str = "local",
     ray: Any = None,
+    callbacks: Sequence[Any] = (),
 ) -> Any:
     """Tune an image classifier on ``data``; epochs are the budget axis.
 
@@ -168,7 +169,9 @@ def tune_images(
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
     the objective's settings from the study). ``backend``, ``ray`` and ``workers`` are
-    the engine's (see :func:`tunelab.search.engine.tune`).
+    the engine's (see :func:`tunelab.search.engine.tune`); so are ``callbacks``, Optuna
+    callbacks ``(study, trial)`` run after each trial (one that calls ``study.stop()``
+    ends the tune between trials, as the web app's stop button does).
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -225,7 +228,7 @@ def tune_images(
         resume=resume,
         max_resource=hp.epochs,
         initial_points=points if not resume else None,
-        callbacks=[keeper] if keeper is not None else None,
+        callbacks=[*callbacks, *([keeper] if keeper is not None else [])] or None,
         backend=backend,
         ray=ray,
         record=image_record(
