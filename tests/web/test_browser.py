@@ -31,6 +31,7 @@ def test_data_page_shows_classes_facts_and_thumbnails(page: Page, live_server: s
     expect(page.locator(".class-row")).to_have_count(3)
     expect(page.locator("#dataset-info")).to_contain_text("8-bit")
     expect(page.locator("#dataset-info")).to_contain_text("12 x 12")
+    expect(page.locator("#dataset-notes")).to_contain_text("input size 12x12")  # data notes
     rows = page.locator(".class-row")
     expect(rows.nth(1)).to_contain_text("class1")
     expect(rows.nth(1).locator("td").nth(1)).to_have_text("8")
@@ -283,4 +284,23 @@ def test_predict_and_review_labels_an_image_with_one_click_and_undoes_it(
     assert path.is_file() and not (tiny / "class0" / path.name).exists()
     page.click("#review-retrain")
     expect(page.locator("#train-data")).to_have_value(str(tiny))
+    assert page.console_errors == []
+
+
+def test_find_a_learning_rate_from_the_form_and_use_it(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    page.fill("#train-data", str(data_root / "tiny"))
+    fill_knob(page, "batch_size", "8")
+    page.click("#lr-find")
+    buttons = page.locator("#lr-find-result button.use-lr")
+    expect(buttons).to_have_count(3, timeout=WAIT_MS)
+    page.wait_for_selector("#lr-find-chart[data-points]")
+    valley = page.locator("#lr-find-result button.use-lr[data-name=valley]")
+    suggested = float(valley.get_attribute("data-lr") or "nan")
+    valley.click()
+    value = float(page.input_value("#knob-learning_rate"))
+    assert value == float(f"{suggested:.2g}")
+    expect(page.locator("#lr-find-result")).to_contain_text("a tenth of the learning rate")
     assert page.console_errors == []

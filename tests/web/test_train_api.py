@@ -222,3 +222,49 @@ def test_a_confusion_cell_lists_its_validation_images(client: TestClient, watch:
     assert bad.status_code == 404 and "no class 'nope'" in bad.json()["error"]
     beyond = client.get("/api/runs/cells/evaluation/image", params={"position": 10_000})
     assert beyond.status_code == 404
+
+
+def test_a_run_downloads_as_onnx_torchscript_and_safetensors(
+    client: TestClient, watch: Any
+) -> None:
+    import io
+    import zipfile
+
+    started = client.post(
+        "/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "exported"}
+    )
+    assert watch.job(started.json()["id"])["status"] == "completed"
+    before = sorted(p.name for p in (client.app.state.settings.runs_dir / "exported").iterdir())
+    onnx = client.get("/api/runs/exported/export", params={"format": "onnx"})
+    assert onnx.status_code == 200
+    assert 'filename="exported.onnx"' in onnx.headers["content-disposition"]
+    import onnx as onnx_lib
+
+    model = onnx_lib.load_model_from_string(onnx.content)
+    assert model.graph.input[0].name == "images"
+    script = client.get("/api/runs/exported/export", params={"format": "torchscript"})
+    assert script.status_code == 200 and len(script.content) > 1000
+    bundle = client.get("/api/runs/exported/export", params={"format": "safetensors"})
+    names = zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+    assert {"model.safetensors", "model.json", "config.yaml"} <= set(names)
+    # nothing was written into the run folder
+    after = sorted(p.name for p in (client.app.state.settings.runs_dir / "exported").iterdir())
+    assert after == before
+    bad = client.get("/api/runs/exported/export", params={"format": "tflite"})
+    assert bad.status_code == 400 and "onnx" in bad.json()["error"]
+
+
+def test_lr_find_runs_as_a_job_and_suggests_a_learning_rate(client: TestClient, watch: Any) -> None:
+    started = client.post(
+        "/api/lr-find", json={"data": "tiny", "hyperparameters": {"batch_size": 8}, "steps": 30}
+    )
+    assert started.status_code == 202
+    job = watch.job(started.json()["id"])
+    assert job["status"] == "completed", job["error"]
+    result = job["result"]
+    assert set(result["suggestions"]) == {"valley", "steep", "minimum"}
+    assert result["suggested"] == result["suggestions"]["valley"]
+    assert result["steps_run"] <= 30 and len(result["lrs"]) == result["steps_run"]
+    assert "a tenth" in result["explanations"]["minimum"]
+    bad = client.post("/api/lr-find", json={"data": "tiny", "hyperparameters": {"batch_size": 0}})
+    assert bad.status_code == 422

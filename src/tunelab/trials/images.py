@@ -95,14 +95,13 @@ def image_objective(
     study: str,
 ) -> float:
     """Train one trial; report validation accuracy per epoch; return the best reached."""
-    from tunelab.data import stratified_split
     from tunelab.search.reporter import Diverged, Pruned
     from tunelab.training.callbacks import Callback
     from tunelab.training.trainer import train
 
     hp = Hyperparameters.parse({**base, **params})
     dataset = trial_dataset(data, hp.input_size)
-    split = stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    split = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[:2]
     hp = hp.replace(seed=reporter.seed)
 
     class Report(Callback):

@@ -39,7 +39,7 @@ def create_app(
     (tests use it to lower the size limits).
     """
     from tunelab import __version__
-    from tunelab.web.routes import data, jobs, knobs, review, runs, search
+    from tunelab.web.routes import data, export, jobs, knobs, lr_find, review, runs, search
 
     settings = settings or WebSettings.build(data_roots, runs_dir, token)
     app = FastAPI(
@@ -55,7 +55,7 @@ def create_app(
     _add_error_handlers(app)
 
     guarded = [Depends(check_token)]
-    for module in (data, knobs, jobs, review, runs, search):
+    for module in (data, knobs, jobs, lr_find, review, runs, export, search):
         app.include_router(module.router, prefix="/api", dependencies=guarded)
 
     @app.get("/api/health", dependencies=guarded)

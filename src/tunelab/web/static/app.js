@@ -149,6 +149,7 @@ async function openDataset(path) {
   document.getElementById("dataset-info").replaceChildren(
     el("h3", { id: "dataset-name", text: info.path }),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: String(v) })))),
+    ...((info.notes || []).length ? [el("ul", { id: "dataset-notes" }, info.notes.map((note) => el("li", { class: "note", text: note })))] : []),
     el("table", { id: "class-table" }, el("tr", {}, el("th", { text: "class" }), el("th", { text: "images" }), el("th", { text: "examples" })), rows),
     el("button", { id: "use-dataset", onclick: () => { window.location.hash = "#train"; } }, "Train on this data set"),
   );
@@ -215,6 +216,8 @@ function knobField(knob) {
   return el("div", { class: "knob", "data-knob": knob.name },
     el("label", { for: "knob-" + knob.name }, knob.name),
     knobInput(knob),
+    knob.name === "learning_rate" ? el("button", { id: "lr-find", type: "button", title: "run the learning-rate range test on the data with the other knobs", onclick: () => guarded(startLrFind) }, "find") : null,
+    knob.name === "learning_rate" ? el("div", { id: "lr-find-result" }) : null,
     el("span", { class: "knob-error", id: "error-" + knob.name }),
     el("div", { class: "knob-help" },
       el("span", { text: knob.help + ". " }),
@@ -564,6 +567,10 @@ async function showRun(name) {
     el("p", { class: "diagnosis" }, el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") + " " }), diagnosis.text || ""),
     el("div", { class: "charts" }, el("div", { id: "detail-curves", class: "chart" }), el("div", { id: "detail-confusion", class: "chart" })),
     el("details", {}, el("summary", { text: "config" }), el("pre", { text: config })),
+    el("p", { class: "downloads" }, "Download the model: ",
+      ...[["onnx", "ONNX"], ["torchscript", "TorchScript"], ["safetensors", "safetensors + config (.zip)"]].map(([format, label]) =>
+        el("a", { class: "export-link", "data-format": format, href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/export?format=" + format), download: "" }, label)),
+      el("a", { href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/config"), download: run.name + ".yaml" }, "config.yaml")),
   );
   const x = run.epochs.map((e) => e.epoch);
   plot("detail-curves", [
@@ -734,6 +741,45 @@ async function startTune() {
   follow(job);
 }
 
+// ------------------------------------------------------------------ lr-find
+
+async function startLrFind() {
+  const box = document.getElementById("lr-find-result");
+  const job = await api("/api/lr-find", { method: "POST", json: { data: state.data, hyperparameters: changedValues() } });
+  box.replaceChildren(el("p", { class: "muted", id: "lr-find-status", text: "range test " + job.status + (job.position ? " (position " + job.position + " in the queue)" : "") + "..." }));
+  events(job.id, {
+    status: (d) => { document.getElementById("lr-find-status").textContent = "range test " + d.status + (d.note ? ": " + d.note : ""); },
+    end: (d) => {
+      if (d.error) { box.replaceChildren(el("p", { class: "error", text: d.error })); return; }
+      if (d.status !== "completed") { box.replaceChildren(el("p", { class: "muted", text: "range test " + d.status })); return; }
+      showLrFind(d.result);
+    },
+  });
+}
+
+function showLrFind(result) {
+  const box = document.getElementById("lr-find-result");
+  const chart = el("div", { id: "lr-find-chart", class: "chart" });
+  const choices = Object.entries(result.suggestions).map(([name, lr]) => el("div", { class: "lr-suggestion" },
+    el("button", { type: "button", class: "use-lr", "data-name": name, "data-lr": String(lr), onclick: () => {
+      const rounded = Number(lr.toPrecision(2));
+      state.values.learning_rate = rounded;
+      document.getElementById("knob-learning_rate").value = String(rounded);
+      scheduleValidation();
+    } }, "use " + Number(lr.toPrecision(2))),
+    " ", el("b", { text: name }), ": ", result.explanations[name] || ""));
+  box.replaceChildren(chart, ...choices);
+  const markers = Object.entries(result.suggestions).map(([name, lr]) => ({
+    x: [lr], y: [result.smoothed[result.lrs.findIndex((v) => v >= lr)] ?? result.smoothed[result.smoothed.length - 1]],
+    mode: "markers", marker: { size: 10 }, name: name + " " + Number(lr.toPrecision(2)),
+  }));
+  plot("lr-find-chart", [
+    { x: result.lrs, y: result.losses, name: "loss per batch", mode: "lines", line: { color: "#bbb" } },
+    { x: result.lrs, y: result.smoothed, name: "smoothed loss", mode: "lines" },
+    ...markers,
+  ], { title: { text: "learning-rate range test (" + result.steps_run + " steps)" }, xaxis: { title: { text: "learning rate" }, type: "log" }, yaxis: { title: { text: "training loss" } } });
+}
+
 // ------------------------------------------------------------------ predict and review
 
 const review = { predictions: [], classes: [], labelled: {} };
@@ -895,7 +941,7 @@ async function start() {
     await loadKnobs();
     await Promise.all([renderTrain(), renderSearch()]);
     const current = await api("/api/jobs/current");
-    if (current.job && !ENDED.includes(current.job.status)) follow(current.job);
+    if (current.job && !ENDED.includes(current.job.status) && current.job.kind !== "lr-find") follow(current.job);
   });
   route();
   document.body.dataset.ready = "true";
