@@ -60,3 +60,18 @@ def test_resume_refuses_other_knobs_and_unknown_runs(cli) -> None:
     assert code != 0 and "no run named 'nope'" in err
     code, _, err = cli("train", "--resume", "r")
     assert code != 0 and "give --epochs above 1" in err
+
+
+def test_resume_finds_a_folder_given_relative_from_another_folder(cli, tmp_path, monkeypatch):
+    from tunelab.data import make_synthetic_folder
+
+    monkeypatch.chdir(tmp_path)
+    make_synthetic_folder(tmp_path / "imgs", classes=2, per_class=8, size=(8, 8))
+    code, _, err = cli("train", "imgs", "--epochs", "1", "--threads", "1", "--name", "rel", "-q")
+    assert code == 0, err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, err = cli("train", "--resume", "rel", "--epochs", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["epochs_run"] == 2

@@ -343,10 +343,9 @@ def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size:
 def _data_name(data: Any, dataset: ImageDataset) -> str:
     """The data as a run records it; an existing path is made absolute, so that
     :func:`resume` finds it from any folder."""
-    if isinstance(data, ImageDataset):
-        return dataset.source
-    path = Path(str(data))
-    return str(path.resolve()) if path.exists() else str(data)
+    text = dataset.source if isinstance(data, ImageDataset) else str(data)
+    path = Path(text)
+    return str(path.resolve()) if text and path.exists() else text
 
 
 def _prefix(data: Any, hp: Hyperparameters) -> str:
