@@ -5,8 +5,9 @@
 ``torch.save`` of a dict of tensors, numbers, strings and lists, so
 ``torch.load(path, weights_only=True)`` reads it. It holds the weights, the optimizer's
 state, the schedule's position, the epoch and step counters, the random state (the
-batch-order and augmentation generator and torch's global generator, which dropout
-draws from), the state of the stopping callbacks, the curves so far, and the data split.
+batch-order and augmentation generator and torch's global generators, CPU and CUDA,
+which dropout draws from), the state of the stopping callbacks, the curves so far, and
+the data split.
 
 :func:`read_checkpoint` reads one back and :meth:`Restored.apply` puts it into freshly
 built objects; :func:`tunelab.training.trainer.resume` is the caller. The fp16 gradient
@@ -93,6 +94,7 @@ class Checkpoint(Callback):
             "schedule": self.schedule.state_dict(),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
             "stoppers": [_plain_state(callback) for callback in self.stoppers],
             "best_epoch": state.best_epoch,
             "best_state": state.best_state if self.keep_best else None,
@@ -157,6 +159,9 @@ class Restored:
         schedule.load_state_dict(c["schedule"])
         generator.set_state(c["generator"])
         torch.set_rng_state(c["torch_rng"])
+        cuda = c.get("cuda_rng") or []
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
         for callback, saved in zip(stoppers, c["stoppers"], strict=False):
             for key, value in saved.items():
                 setattr(callback, key, value)
