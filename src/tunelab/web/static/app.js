@@ -288,6 +288,10 @@ function knobInput(knob) {
         onchange(picked);
       } }), c)));
   }
+  if (knob.input === "text") {
+    return el("input", { id, name: knob.name, type: "text", size: 24, value: value === null || value === undefined ? "" : String(value),
+      placeholder: knob.nullable ? "unset" : "", oninput: (e) => onchange(e.target.value.trim() === "" && knob.nullable ? null : e.target.value.trim()) });
+  }
   const attrs = { id, name: knob.name, type: "text", inputmode: "decimal", size: 10, value: value === null ? "" : String(value) };
   attrs.placeholder = knob.nullable ? "unset" : "";
   attrs.oninput = (e) => onchange(parseNumber(e.target.value, knob));
