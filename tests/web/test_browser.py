@@ -370,3 +370,27 @@ def test_multichannel_images_toggle_channels_and_enlarge(
     page.locator("#enlarged").click()
     expect(page.locator("#enlarged")).to_have_count(0)
     assert page.console_errors == []
+
+
+def test_export_downloads_the_model_from_the_run_page(
+    page: Page, live_server: str, client: Any, watch: Any, tmp_path: Path
+) -> None:
+    job = client.post(
+        "/api/train", json={"data": "tiny", "name": "dl", "hyperparameters": {"epochs": 1}}
+    ).json()
+    assert watch.job(job["id"])["status"] == "completed"
+    open_page(page, live_server, "#runs")
+    page.click(".run-row[data-run=dl] .run-link")
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt"), ("safetensors", ".zip")):
+        with page.expect_download() as info:
+            page.click(f"a.export-link[data-format={fmt}]")
+        download = info.value
+        assert download.suggested_filename == f"dl{suffix}"
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        assert saved.stat().st_size > 1000
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "dl.onnx"))
+    assert session.get_inputs()[0].name == "images"
+    assert page.console_errors == []
