@@ -35,13 +35,43 @@ class TrainRequest(BaseModel):
     name: str | None = Field(None, max_length=120)
 
 
-def checked_knobs(values: dict[str, Any]) -> Hyperparameters:
+def checked_knobs(values: dict[str, Any], settings: Any = None) -> Hyperparameters:
     """The form's values validated once into the model that the job is given, else a 422
-    naming every bad field."""
+    naming every bad field.
+
+    With ``settings``, ``init_from`` is confined: a run of this server's store (made the
+    path of its weights, so sweeps and trials find it too) or a file under the data roots.
+    """
     hp, errors = forms.validate(values)
     if hp is None:
         raise KnobsRefused(errors)
+    if settings is not None and hp.init_from:
+        hp = hp.model_copy(update={"init_from": _init_path(settings, hp.init_from)})
     return hp
+
+
+def _init_path(settings: Any, text: str) -> str:
+    from tunelab.web.security import confine
+
+    run = settings.runs_dir / text
+    if "/" not in text and (run / "model.safetensors").is_file():
+        return str(run / "model.safetensors")
+    try:
+        path = confine(text, settings.data_roots)
+    except WebError as err:
+        raise WebError(err.status, f"invalid init_from: {err.message}") from None
+    if not path.is_file():
+        raise WebError(
+            404,
+            f"invalid init_from: {text!r} is neither a run with weights in this server's run "
+            "store nor a weights file under the data roots. Choose a run from the Runs page.",
+        )
+    return str(path)
+
+
+def given_knobs(hp: Hyperparameters, values: dict[str, Any]) -> dict[str, Any]:
+    """The knobs the form set, as the model validated them (for the job's record)."""
+    return hp.model_dump(mode="json", include=set(values) & set(Hyperparameters.model_fields))
 
 
 class KnobsRefused(WebError):
@@ -55,7 +85,7 @@ def start_train(request: Request, body: TrainRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    hp = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    hp = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422, every bad field
     if body.name is not None:
         check_name(body.name)
         if (settings.runs_dir / body.name).exists():
@@ -67,7 +97,7 @@ def start_train(request: Request, body: TrainRequest) -> Any:
     job = jobs_of(request).start(
         "train",
         f"train on {data}",
-        {"data": data, "hyperparameters": body.hyperparameters, "name": body.name},
+        {"data": data, "hyperparameters": given_knobs(hp, body.hyperparameters), "name": body.name},
         lambda job: train_task(job, settings, data, hp, body.name),
     )
     return job.to_dict()

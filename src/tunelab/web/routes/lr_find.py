@@ -11,7 +11,7 @@ from tunelab.knobs import Hyperparameters
 from tunelab.web.datasets import resolve_data
 from tunelab.web.jobs import Job
 from tunelab.web.routes.deps import jobs_of, settings_of
-from tunelab.web.routes.jobs import checked_knobs
+from tunelab.web.routes.jobs import checked_knobs, given_knobs
 
 router = APIRouter(tags=["lr-find"])
 
@@ -30,7 +30,7 @@ def start_lr_find(request: Request, body: LRFindRequest) -> Any:
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
     hp = checked_knobs(body.hyperparameters)  # validated once; the test ignores learning_rate
-    given = {k: v for k, v in body.hyperparameters.items() if k != "learning_rate"}
+    given = {k: v for k, v in given_knobs(hp, body.hyperparameters).items() if k != "learning_rate"}
     job = jobs_of(request).start(
         "lr-find",
         f"lr-find on {data}",

@@ -18,7 +18,7 @@ from tunelab.search.strategies import STRATEGIES
 from tunelab.web import studies
 from tunelab.web.datasets import resolve_data
 from tunelab.web.routes.deps import jobs_of, settings_of
-from tunelab.web.routes.jobs import checked_knobs
+from tunelab.web.routes.jobs import checked_knobs, given_knobs
 from tunelab.web.security import WebError
 
 router = APIRouter(tags=["search"])
@@ -74,7 +74,7 @@ def start_sweep(request: Request, body: SweepRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    base = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422 with every bad field
     knob = knob_name(body.knob)
     check_values(knob, body.values, base)  # refuse bad values now
     taken = studies.sweep_names(settings)
@@ -91,7 +91,7 @@ def start_sweep(request: Request, body: SweepRequest) -> Any:
             "data": data,
             "knob": knob,
             "values": body.values,
-            "hyperparameters": body.hyperparameters,
+            "hyperparameters": given_knobs(base, body.hyperparameters),
             "name": name,
         },
         lambda job: sweep_task(job, settings, data, knob, body.values, base, name),
@@ -107,7 +107,7 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
     data = resolve_data(settings, body.data)
     from tunelab.trials.images import check_base, default_space
 
-    base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    base = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422, every bad field
     try:
         check_base(base, default_space())
     except TunelabError as err:
@@ -132,7 +132,12 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
     job = jobs_of(request).start(
         "tune",
         f"tune on {data}",
-        {"data": data, "hyperparameters": body.hyperparameters, "study": study, **options},
+        {
+            "data": data,
+            "hyperparameters": given_knobs(base, body.hyperparameters),
+            "study": study,
+            **options,
+        },
         lambda job: tune_task(job, settings, data, base, options, study),
     )
     return job.to_dict()

@@ -124,7 +124,85 @@ async function browse(path) {
     el("p", {}, "Folder: ", el("code", { id: "browse-path", text: listing.path || "data roots" }),
       listing.is_dataset ? el("button", { id: "open-here", onclick: () => guarded(() => openDataset(listing.path)) }, "open this data set") : null),
     el("ul", { id: "browse-list" }, items),
+    listing.path ? uploadZone(listing.path) : el("p", { class: "muted", text: "Open a data root to upload images into it." }),
   );
+}
+
+// Drag and drop (or pick) images, folders of class folders, a CSV or a Piximi project.
+function uploadZone(folder) {
+  const files = el("input", { id: "upload-files", type: "file", multiple: true, onchange: (e) => guarded(() => uploadAll(folder, [...e.target.files])) });
+  const dirs = el("input", { id: "upload-folder", type: "file", webkitdirectory: true, onchange: (e) => guarded(() => uploadAll(folder, [...e.target.files])) });
+  const zone = el("div", { id: "upload-zone", class: "upload-zone" },
+    el("b", { text: "Add images here" }), " - drop files or folders (one sub-folder per class), a CSV manifest or a Piximi project (.zip, .json), or pick ",
+    el("label", { class: "pick" }, "files", files), " / ", el("label", { class: "pick" }, "a folder", dirs),
+    el("div", {}, el("progress", { id: "upload-progress", max: 1, value: 0, hidden: true }), " ", el("span", { id: "upload-status", class: "muted" })),
+    el("ul", { id: "upload-refused", class: "refused" }));
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    guarded(async () => uploadAll(folder, await droppedFiles(e.dataTransfer)));
+  });
+  return zone;
+}
+
+async function droppedFiles(transfer) {
+  // folders dropped keep their relative paths (class folders), read through the entries API
+  const out = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      out.push({ file, path: prefix + file.name });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      let batch;
+      do {
+        batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        for (const child of batch) await walk(child, prefix + entry.name + "/");
+      } while (batch.length);
+    }
+  };
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...transfer.files];
+  for (const entry of entries) await walk(entry, "");
+  return out;
+}
+
+async function uploadAll(folder, picked) {
+  const items = picked.map((f) => (f.file ? f : { file: f, path: f.webkitRelativePath || f.name }));
+  const total = items.reduce((n, i) => n + i.file.size, 0) || 1;
+  const bar = document.getElementById("upload-progress");
+  const status = document.getElementById("upload-status");
+  const refused = document.getElementById("upload-refused");
+  refused.replaceChildren();
+  bar.hidden = false;
+  let sent = 0;
+  let done = 0;
+  for (const item of items) {
+    try {
+      const start = await api("/api/uploads", { method: "POST", json: { folder, path: item.path, size: item.file.size } });
+      for (let offset = 0; offset < item.file.size; offset += start.chunk_bytes) {
+        const chunk = item.file.slice(offset, offset + start.chunk_bytes);
+        await api("/api/uploads/" + start.id + "?offset=" + offset, { method: "PUT", body: chunk, headers: { "Content-Type": "application/octet-stream" } });
+        sent += chunk.size;
+        bar.value = sent / total;
+        status.textContent = "uploading " + item.path + " (" + Math.round(100 * sent / total) + " %)";
+      }
+      const finished = await api("/api/uploads/" + start.id + "/finish", { method: "POST" });
+      if (finished.lines) for (const line of finished.lines) refused.append(el("li", { class: "note", text: line }));
+      done += 1;
+    } catch (err) {
+      refused.append(el("li", { class: "error-line", text: item.path + ": " + err.message }));
+    }
+  }
+  const lines = [...refused.childNodes];
+  await browse(folder); // the listing shows the new files; its upload zone is new too
+  const after = document.getElementById("upload-progress");
+  after.hidden = false;
+  after.value = 1;
+  document.getElementById("upload-status").textContent = done + " of " + items.length + " files added to " + folder;
+  document.getElementById("upload-refused").replaceChildren(...lines);
 }
 
 async function openDataset(path) {
@@ -139,20 +217,45 @@ async function openDataset(path) {
     ["sizes", info.sizes.min.join(" x ") + " to " + info.sizes.max.join(" x ") + " (" + info.sizes.distinct + " distinct)"],
     ["unreadable files", info.n_bad_files],
   ];
+  const channelCount = Math.max(1, ...Object.keys(info.channels).map(Number));
+  const visible = new Set([...Array(channelCount).keys()]);
+  const withChannels = (url, side) => withToken(url + (visible.size < channelCount ? "&channels=" + [...visible].sort().join(",") : "") + (side ? "&side=" + side : ""));
+  const thumbs = [];
   const rows = info.classes.map((cls) =>
     el("tr", { class: "class-row" },
       el("td", { text: cls.name }),
       el("td", { class: "num", text: cls.count }),
-      el("td", {}, cls.thumbnails.map((url) => el("img", { class: "thumb", src: withToken(url), alt: cls.name, loading: "lazy" }))),
+      el("td", {}, cls.thumbnails.map((url, i) => {
+        const img = el("img", { class: "thumb", src: withChannels(url), alt: cls.name + " " + (i + 1), loading: "lazy", title: "click to enlarge", onclick: () => enlarge(withChannels(url, 512), cls.name + ", image " + (i + 1)) });
+        thumbs.push([img, url]);
+        return img;
+      })),
     ),
   );
+  const COLOURS = ["red", "green", "blue", "magenta", "cyan", "yellow"];
+  const toggles = channelCount > 1 ? el("div", { class: "row", id: "channel-toggles" }, "channels shown: ",
+    ...[...Array(channelCount).keys()].map((c) => el("label", { class: "channel-toggle" },
+      el("input", { type: "checkbox", checked: true, "data-channel": String(c), onchange: (e) => {
+        if (e.target.checked) visible.add(c); else if (visible.size > 1) visible.delete(c); else e.target.checked = true;
+        for (const [img, url] of thumbs) img.src = withChannels(url);
+      } }),
+      el("span", { class: "swatch", style: "background:" + COLOURS[c % COLOURS.length] }), " " + c))) : null;
   document.getElementById("dataset-info").replaceChildren(
     el("h3", { id: "dataset-name", text: info.path }),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: String(v) })))),
+    toggles,
     ...((info.notes || []).length ? [el("ul", { id: "dataset-notes" }, info.notes.map((note) => el("li", { class: "note", text: note })))] : []),
     el("table", { id: "class-table" }, el("tr", {}, el("th", { text: "class" }), el("th", { text: "images" }), el("th", { text: "examples" })), rows),
     el("button", { id: "use-dataset", onclick: () => { window.location.hash = "#train"; } }, "Train on this data set"),
   );
+}
+
+function enlarge(src, caption) {
+  document.getElementById("enlarged")?.remove();
+  const close = () => document.getElementById("enlarged")?.remove();
+  const overlay = el("div", { id: "enlarged", class: "overlay", onclick: close },
+    el("figure", {}, el("img", { src, alt: caption }), el("figcaption", { text: caption + " (click to close)" })));
+  document.body.append(overlay);
 }
 
 // ------------------------------------------------------------------ Train
@@ -184,6 +287,10 @@ function knobInput(knob) {
         const picked = [...document.querySelectorAll("#" + id + " input:checked")].map((i) => i.value);
         onchange(picked);
       } }), c)));
+  }
+  if (knob.input === "text") {
+    return el("input", { id, name: knob.name, type: "text", size: 24, value: value === null || value === undefined ? "" : String(value),
+      placeholder: knob.nullable ? "unset" : "", oninput: (e) => onchange(e.target.value.trim() === "" && knob.nullable ? null : e.target.value.trim()) });
   }
   const attrs = { id, name: knob.name, type: "text", inputmode: "decimal", size: 10, value: value === null ? "" : String(value) };
   attrs.placeholder = knob.nullable ? "unset" : "";
@@ -429,8 +536,20 @@ function showTrainResult(end) {
       diagnosis.next_step ? el("div", { class: "muted", text: "next: " + Object.entries(diagnosis.next_step).map(([k, v]) => k + " = " + v).join(", ") }) : null),
     el("div", { id: "confusion", class: "chart" }),
   );
+  markDiagnosis("chart-epoch", diagnosis);
   if (result.evaluation) drawConfusion("confusion", result.evaluation, result.run);
   else box.append(el("p", { class: "muted", text: result.evaluation_error || "no confusion matrix: the run kept no weights." }));
+}
+
+// Draw the diagnosis where it happens: a line at its epoch, labelled with what it means.
+function markDiagnosis(id, diagnosis) {
+  const node = document.getElementById(id);
+  if (!node || !diagnosis || diagnosis.at_epoch === null || diagnosis.at_epoch === undefined || !node.layout) return;
+  Plotly.relayout(node, {
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: diagnosis.at_epoch, x1: diagnosis.at_epoch, y0: 0, y1: 1, line: { color: "#b42318", dash: "dot", width: 2 } }],
+    annotations: [{ xref: "x", yref: "paper", x: diagnosis.at_epoch, y: 1, yanchor: "bottom", showarrow: false, text: diagnosis.verdict + ": " + diagnosis.mark, font: { color: "#b42318", size: 12 } }],
+  });
+  node.dataset.marked = String(diagnosis.at_epoch);
 }
 
 function drawConfusion(id, evaluation, runName) {
@@ -574,6 +693,7 @@ async function showRun(name) {
     { x, y: run.epochs.map((e) => e.val_loss), name: "validation loss" },
     { x, y: run.epochs.map((e) => e.val_accuracy), name: "validation accuracy", yaxis: "y2" },
   ], { title: { text: "curves" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
+  markDiagnosis("detail-curves", diagnosis);
   try {
     drawConfusion("detail-confusion", await api("/api/runs/" + encodeURIComponent(name) + "/evaluation"), name);
   } catch (err) {
