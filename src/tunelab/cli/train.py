@@ -88,9 +88,11 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
         f" in {summary['train_seconds']:.1f} s"
         + (f" ({summary['reason']})" if summary.get("reason") else "")
     )
+    from tunelab.report.leaderboard import accuracy_text
+
     console.print(
-        f"validation accuracy {fmt(summary.get('final_val_accuracy'))} "
-        f"(best {fmt(summary.get('best_val_accuracy'))}), "
+        f"validation accuracy {accuracy_text(summary.get('final_val_accuracy'), summary.get('n_val'))} "
+        f"(best epoch {fmt(summary.get('best_val_accuracy'))}), "
         f"loss {fmt(summary.get('final_val_loss'))} "
         f"(best {fmt(summary.get('best_val_loss'))} at epoch {fmt(summary.get('best_epoch'))})"
     )

@@ -80,8 +80,9 @@ def tune_command(
     SHORT_TRIAL_FAILURES.all_errors = True  # failed trials: one line each, no traceback
     hp = load_knobs(config, knobs)
     seconds = parse_budget(budget) if budget is not None else None
-    if seconds is None and trials is None and strategy != "grid":
-        trials = 20
+    from tunelab.trials.images import default_limits
+
+    trials, seconds = default_limits(trials, seconds, strategy)
     searched = build_space(space_file=space, fixes=fix or (), ranges=range_ or ())
     from tunelab.trials.weights import check_keep
 
@@ -94,7 +95,10 @@ def tune_command(
 
     if not as_json:
         names = ", ".join(searched)
-        limit = f"{budget} budget" if budget else f"{trials} trials"
+        limits = [f"{trials} trials"] if trials is not None else []
+        if seconds is not None:
+            limits.append(f"{budget or _minutes(seconds)} budget")
+        limit = " or ".join(limits) or "every grid point"
         # stdout: stderr is kept for warnings and the one-line error, if any
         console.print(f"tuning {names} on {data} ({limit}, {hp.epochs} epochs max)...")
     result = tune_images(
@@ -113,6 +117,7 @@ def tune_command(
         **cluster.tune_options(),
         keep_weights=keep_weights,
         cv=cv,
+        progress=False if as_json else "stdout",
     )
     if result.stopped_reason == "no-workers":
         _show_waiting(result, data, as_json)
@@ -175,12 +180,20 @@ def _row(trial: Any) -> dict[str, Any]:
     }
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g}m"
+
+
 def _write_best(result: Any, hp: Any, runs_dir: Path | None) -> Path | None:
-    if result.best_params is None:
+    """``<study>-best.yaml``: every knob the best trial ran with (see trials.best)."""
+    best = next((t for t in result.trials if t.number == result.best_trial_number), None)
+    if result.best_params is None or best is None:
         return None
     from tunelab.runs import RunStore
+    from tunelab.trials.best import write_best_config
 
     folder = RunStore(runs_dir).root / "studies"
     folder.mkdir(parents=True, exist_ok=True)
-    best = hp.replace(**result.best_params)
-    return best.save(folder / f"{result.study_name}-best.yaml")
+    return write_best_config(
+        folder / f"{result.study_name}-best.yaml", best, hp, result.study_name
+    )

@@ -111,7 +111,9 @@ def find_lr(
     hp = Hyperparameters.parse({**base, **knobs})
     dataset = resolve_dataset(data, hp, skip_bad)
     set_threads(hp.threads)
-    train_idx, _ = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    train_idx, _ = split or stratified_split(
+        dataset.labels, hp.validation_fraction, hp.validation_seed
+    )
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=start)

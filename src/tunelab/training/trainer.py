@@ -21,6 +21,7 @@ from tunelab.data import ImageDataset, stratified_split
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
+from tunelab.runs.hashes import HASHES_FILE, split_hashes
 from tunelab.runs.store import usual_mode
 from tunelab.training.callbacks import (
     BestWeights,
@@ -93,7 +94,9 @@ def train(
     run = store.create(_prefix(data, hp), name)
     run.write_config(hp)
     set_threads(hp.threads)
-    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    train_idx, val_idx = split or stratified_split(
+        dataset.labels, hp.validation_fraction, hp.validation_seed
+    )
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
 
@@ -178,6 +181,7 @@ def train(
     }
     try:
         run.write_json("model.json", info)
+        run.write_json(HASHES_FILE, split_hashes(dataset.images, train_idx, val_idx))
         run.write_metrics(state.history, state.batches)
         if state.status != "diverged":
             from safetensors.torch import save_file

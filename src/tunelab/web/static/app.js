@@ -408,7 +408,7 @@ function showTrainResult(end) {
   box.replaceChildren(
     el("h3", {}, "Run ", el("a", { href: "#runs", id: "result-run", text: result.run })),
     el("p", { id: "result-summary" }, "status " + result.status + (result.reason ? " (" + result.reason + ")" : "") +
-      "; best validation accuracy " + fmt(summary.best_val_accuracy, 3) + " at epoch " + fmt(summary.best_epoch)),
+      "; validation accuracy " + accText(summary.final_val_accuracy, summary.n_val) + "; best " + fmt(summary.best_val_accuracy, 3) + " at epoch " + fmt(summary.best_epoch)),
     el("div", { id: "diagnosis", class: "diagnosis" },
       el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") }), " ", diagnosis.text || "",
       diagnosis.next_step ? el("div", { class: "muted", text: "next: " + Object.entries(diagnosis.next_step).map(([k, v]) => k + " = " + v).join(", ") }) : null),
@@ -478,7 +478,7 @@ async function loadRuns() {
     el("td", { text: fmt(run.optimizer) }),
     el("td", { class: "num", text: fmt(run.learning_rate) }),
     el("td", { class: "num", text: fmt(run.epochs_run) + "/" + fmt(run.epochs_planned) }),
-    el("td", { class: "num", text: fmt(run.best_val_accuracy, 3) }),
+    el("td", { class: "num", text: accText(run.best_val_accuracy, run.n, run.interval_95) }),
     el("td", { text: fmt(run.verdict) }),
     el("td", {}, el("a", { href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/config"), download: run.name + ".yaml" }, "config")),
   ));
@@ -519,7 +519,7 @@ async function showRun(name) {
   const diagnosis = run.summary.diagnosis || {};
   box.replaceChildren(
     el("h3", { id: "run-detail-name", text: run.name }),
-    el("p", { text: "status " + run.status + "; best validation accuracy " + fmt(run.best_val_accuracy, 3) }),
+    el("p", { text: "status " + run.status + "; best validation accuracy " + accText(run.best_val_accuracy, run.n, run.interval_95) }),
     el("p", { class: "diagnosis" }, el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") + " " }), diagnosis.text || ""),
     el("div", { class: "charts" }, el("div", { id: "detail-curves", class: "chart" }), el("div", { id: "detail-confusion", class: "chart" })),
     el("details", {}, el("summary", { text: "config" }), el("pre", { text: config })),
@@ -564,7 +564,7 @@ const search = {
     this.rows.push(d);
     const index = this.rows.length - 1;
     if (this.traces[index]) this.traces[index].name = String(d.value);
-    this.drawLeaderboard(this.rows.map((r) => ({ label: r.run, value: r.best_val_accuracy, status: r.status, params: { [this.knob]: r.value }, epochs: r.epochs_run })));
+    this.drawLeaderboard(this.rows.map(sweepLeader(this.knob)));
     this.drawCurves();
   },
   study(d) {
@@ -574,7 +574,7 @@ const search = {
     }
     const order = d.leaderboard.concat(d.trials.filter((t) => !d.leaderboard.includes(t.number)).map((t) => t.number));
     const byNumber = Object.fromEntries(d.trials.map((t) => [t.number, t]));
-    this.drawLeaderboard(order.map((n) => byNumber[n]).map((t) => ({ label: "trial " + t.number, value: t.value, status: t.status, params: t.params, epochs: t.curve.length })));
+    this.drawLeaderboard(order.map((n) => byNumber[n]).map((t) => ({ label: "trial " + t.number, value: t.value, interval: t.interval_95, n: t.n, status: t.status, params: t.params, epochs: t.curve.length })), d.noise_warning);
     this.drawCurves();
     if (d.importances) {
       const names = Object.keys(d.importances);
@@ -588,13 +588,14 @@ const search = {
     plot("search-curves", Object.values(this.traces).map((t) => Object.assign({ mode: "lines+markers" }, t)),
       { title: { text: "validation accuracy per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.05] } });
   },
-  drawLeaderboard(rows) {
-    const head = el("tr", {}, ["", "", "best val acc", "status", "epochs", "knobs"].map((h) => el("th", { text: h })));
+  drawLeaderboard(rows, warning) {
+    const head = el("tr", {}, ["", "", "val acc (95% interval, n images)", "status", "epochs", "knobs"].map((h) => el("th", { text: h })));
     const sorted = rows.slice().sort((a, b) => (b.value ?? -1) - (a.value ?? -1));
+    const note = warning ? [el("tr", {}, el("td", { colspan: 6, id: "noise-warning", class: "warning", text: "warning: " + warning }))] : [];
     document.getElementById("leaderboard").replaceChildren(head, ...sorted.map((r, i) => el("tr", { class: "leader-row" },
-      el("td", { class: "num", text: String(i + 1) }), el("td", { text: r.label }), el("td", { class: "num", text: fmt(r.value, 3) }),
+      el("td", { class: "num", text: String(i + 1) }), el("td", { text: r.label }), el("td", { class: "num", text: accText(r.value, r.n, r.interval) }),
       el("td", { text: r.status }), el("td", { class: "num", text: fmt(r.epochs) }),
-      el("td", { text: Object.entries(r.params || {}).map(([k, v]) => k + "=" + fmt(v)).join(", ") }))));
+      el("td", { text: Object.entries(r.params || {}).map(([k, v]) => k + "=" + fmt(v)).join(", ") }))), ...note);
   },
   end(d) {
     const result = d.result || {};
@@ -604,6 +605,7 @@ const search = {
     if (this.kind === "tune" && result.best) href = "/api/studies/" + encodeURIComponent(result.study) + "/best-config";
     if (this.kind === "sweep" && result.best_run) href = "/api/runs/" + encodeURIComponent(result.best_run) + "/config";
     if (href) { link.href = withToken(href); link.hidden = false; }
+    if (this.kind === "sweep" && result.rows) this.drawLeaderboard(result.rows.map(sweepLeader(this.knob)), result.noise_warning);
     if (d.error) showError(d.error);
     guarded(loadPast);
   },
@@ -669,7 +671,21 @@ async function showSweep(name) {
     search.traces[i] = { x: (row.curve || []).map((e) => e.epoch), y: (row.curve || []).map((e) => e.val_accuracy), name: sweep.knob + "=" + row.value };
   });
   search.drawCurves();
-  search.drawLeaderboard(sweep.rows.map((r) => ({ label: r.run, value: r.best_val_accuracy, status: r.status, params: { [sweep.knob]: r.value }, epochs: r.epochs_run })));
+  search.drawLeaderboard(sweep.rows.map(sweepLeader(sweep.knob)), sweep.noise_warning);
+}
+
+// A sweep row as a leaderboard row: its best validation accuracy, with interval and n.
+function sweepLeader(knob) {
+  return (r) => ({ label: r.run, value: r.best_val_accuracy, interval: r.interval_95, n: r.n_val, status: r.status, params: { [knob]: r.value }, epochs: r.epochs_run });
+}
+
+// An accuracy as every page shows it: value, 95% Wilson interval (from the API) and n.
+function accText(value, n, interval) {
+  if (value === null || value === undefined) return "-";
+  let text = fmt(value, 3);
+  if (interval) text += " (" + fmt(interval[0], 3) + "-" + fmt(interval[1], 3) + ")";
+  if (n) text += " n=" + n;
+  return text;
 }
 
 async function startSweep() {
