@@ -90,8 +90,9 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
     )
     from tunelab.report.leaderboard import accuracy_text
 
+    measured = accuracy_text(summary.get("final_val_accuracy"), summary.get("n_val"))
     console.print(
-        f"validation accuracy {accuracy_text(summary.get('final_val_accuracy'), summary.get('n_val'))} "
+        f"validation accuracy {measured} "
         f"(best epoch {fmt(summary.get('best_val_accuracy'))}), "
         f"loss {fmt(summary.get('final_val_loss'))} "
         f"(best {fmt(summary.get('best_val_loss'))} at epoch {fmt(summary.get('best_epoch'))})"

@@ -194,6 +194,4 @@ def _write_best(result: Any, hp: Any, runs_dir: Path | None) -> Path | None:
 
     folder = RunStore(runs_dir).root / "studies"
     folder.mkdir(parents=True, exist_ok=True)
-    return write_best_config(
-        folder / f"{result.study_name}-best.yaml", best, hp, result.study_name
-    )
+    return write_best_config(folder / f"{result.study_name}-best.yaml", best, hp, result.study_name)

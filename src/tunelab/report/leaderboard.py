@@ -37,7 +37,8 @@ def wilson_interval(accuracy: float, n: int, z: float = Z95) -> tuple[float, flo
     z2 = z * z
     centre = (accuracy + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * math.sqrt(accuracy * (1 - accuracy) / n + z2 / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the bounds hold the accuracy itself (rounding at 0 and 1 would leave it outside)
+    return max(0.0, min(accuracy, centre - half)), min(1.0, max(accuracy, centre + half))
 
 
 def interval_or_none(accuracy: Any, n: Any) -> tuple[float, float] | None:

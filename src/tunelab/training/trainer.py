@@ -233,11 +233,20 @@ def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size:
 
 
 def _prefix(data: Any, hp: Hyperparameters) -> str:
-    if isinstance(data, ImageDataset):
-        stem = Path(data.source).name or "data"
-    else:
-        stem = Path(str(data)).name or "data"
-    return f"{stem}-{hp.model}-{hp.optimizer}"
+    """The data set's name, the model, the optimizer, then other knobs set off default."""
+    from tunelab.runs.naming import changed_knobs, dataset_name, short_value
+
+    stem = dataset_name(data.source if isinstance(data, ImageDataset) else str(data))
+    changed = changed_knobs(hp.model_dump(), Hyperparameters().model_dump())
+    extra = [
+        f"{_ABBREVIATIONS.get(key, key)}{short_value(value)}"
+        for key, value in changed.items()
+        if key not in ("model", "optimizer", "seed", "split_seed")
+    ]
+    return "-".join([stem, hp.model, hp.optimizer, *extra])
+
+
+_ABBREVIATIONS = {"learning_rate": "lr", "batch_size": "bs", "epochs": "e", "dropout": "do"}
 
 
 def _summary(

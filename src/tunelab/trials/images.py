@@ -191,7 +191,6 @@ def tune_images(
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
-
     from tunelab.search.space import Fixed
     from tunelab.training.trainer import as_hyperparameters
 
@@ -233,9 +232,8 @@ def tune_images(
             study=name,
             folds=folds,
         )
-    from tunelab.trials.weights import KeepBestWeights
-
     from tunelab.trials.progress import TrialLines
+    from tunelab.trials.weights import KeepBestWeights
 
     keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
     callbacks: list[Any] = [keeper] if keeper is not None else []

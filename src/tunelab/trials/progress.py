@@ -2,7 +2,10 @@
 
 ::
 
-    trial 3 complete: 0.9213 (95% 0.895-0.941, n=450) after 10 epochs | best 0.9213 (trial 3) | 4 of 20 trials, 7m12s of the budget left
+    trial 3 complete: 0.9213 (95% 0.895-0.941, n=450) after 10 epochs | best 0.9213
+    (trial 3) | 4 of 20 trials, 7m12s of the budget left
+
+(one line; wrapped here).
 
 The line is built from the study alone (the trial's user attributes and the limits the
 engine recorded), so it is the same in worker processes, which run the callbacks there.

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tunelab.report.leaderboard import accuracy_fields
 from tunelab.errors import did_you_mean
+from tunelab.report.leaderboard import accuracy_fields
 from tunelab.runs import Run, RunStore
 from tunelab.runs.store import check_name, finite
 from tunelab.web.routes.deps import jobs_of, settings_of
