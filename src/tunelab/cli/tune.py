@@ -18,8 +18,12 @@ def tune_command(
     data: str = typer.Argument(..., help="Image folder, CSV manifest or 'digits'."),
     strategy: str = typer.Option("auto", help="grid, random, tpe, gp, cmaes or auto."),
     pruner: str = typer.Option("auto", help="asha, hyperband, median, none or auto."),
-    budget: str | None = typer.Option(None, help="Wall-clock budget, e.g. 20m, 90s, 1h."),
-    trials: int | None = typer.Option(None, help="Stop after this many trials."),
+    budget: str | None = typer.Option(
+        None, help="Wall-clock budget, e.g. 20m, 90s, 1h (default, with no --trials: 10m)."
+    ),
+    trials: int | None = typer.Option(
+        None, help="Stop after this many trials (default, with no --budget: 20)."
+    ),
     workers: int | None = typer.Option(
         None,
         help="Trials run at once: local processes (default 1) or Ray tasks (default: what "
