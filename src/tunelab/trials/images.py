@@ -100,14 +100,14 @@ def image_objective(
     study: str,
 ) -> float:
     """Train one trial; report validation accuracy per epoch; return that of the kept weights."""
-    from tunelab.data import stratified_split
+
     from tunelab.search.reporter import Diverged, Pruned
     from tunelab.training.callbacks import Callback
     from tunelab.training.trainer import train
 
     hp = Hyperparameters.parse({**base, **params})
     dataset = trial_dataset(data, hp.input_size)
-    split = stratified_split(dataset.labels, hp.validation_fraction, hp.validation_seed)
+    split = dataset.split(hp.validation_fraction, hp.validation_seed, hp.use_manifest_split)[:2]
     hp = hp.replace(seed=reporter.seed, split_seed=hp.validation_seed)
     reporter.set_user_attr("knobs", hp.model_dump(mode="json"))  # the best config's source
 
@@ -166,6 +166,7 @@ def tune_images(
     artifacts: str | Path | None = None,
     backend: str = "local",
     ray: Any = None,
+    callbacks: Sequence[Any] = (),
     progress: bool | str = True,
     **knobs: Any,
 ) -> Any:
@@ -187,7 +188,9 @@ def tune_images(
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
     the objective's settings from the study). ``backend``, ``ray`` and ``workers`` are
-    the engine's (see :func:`tunelab.search.engine.tune`).
+    the engine's (see :func:`tunelab.search.engine.tune`); so are ``callbacks``, Optuna
+    callbacks ``(study, trial)`` run after each trial (one that calls ``study.stop()``
+    ends the tune between trials, as the web app's stop button does).
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -236,9 +239,9 @@ def tune_images(
     from tunelab.trials.weights import KeepBestWeights
 
     keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
-    callbacks: list[Any] = [keeper] if keeper is not None else []
+    after_trial: list[Any] = [*callbacks, *([keeper] if keeper is not None else [])]
     if progress:
-        callbacks.append(TrialLines("stdout" if progress == "stdout" else "stderr"))
+        after_trial.append(TrialLines("stdout" if progress == "stdout" else "stderr"))
     points = _starting_points(searched) if known_good else []
     with quiet_optuna():
         result = tune(
@@ -255,7 +258,7 @@ def tune_images(
             resume=resume,
             max_resource=hp.epochs,
             initial_points=points if not resume else None,
-            callbacks=callbacks or None,
+            callbacks=after_trial or None,
             backend=backend,
             ray=ray,
             record=image_record(
