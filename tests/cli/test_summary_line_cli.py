@@ -12,3 +12,10 @@ def test_train_prints_the_accuracy_with_its_interval_and_image_count(cli, tmp_pa
     assert code == 0, err
     line = next(line for line in out.splitlines() if line.startswith("validation accuracy"))
     assert "(95% " in line and "n=4)" in line
+
+
+def test_small_numbers_keep_their_figures() -> None:
+    from tunelab.cli.console import fmt, fmt_knob
+
+    assert fmt(1e-05) == "1e-05" and fmt(0.94) == "0.9400" and fmt(0.897, 1) == "0.9"
+    assert fmt_knob(1e-05) == "1e-05" and fmt_knob(0.003) == "0.003" and fmt_knob(0.0) == "0"

@@ -48,7 +48,7 @@ def fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        if value != 0 and abs(value) < 10 ** -(digits - 1):
+        if value != 0 and abs(value) < 0.5 * 10**-digits:  # would print as 0.0000
             return f"{value:.3g}"
         return f"{value:.{digits}f}"
     return str(value)
