@@ -62,6 +62,9 @@ BAD = {
     "precision": ["fp8", "half"],
     "device": ["tpu", "gpu"],
     "threads": [0, "many"],
+    "init_from": ["", 3],
+    "freeze_epochs": [-1, 10001, "two"],
+    "backbone_lr_factor": [0, 1.5, -0.1],
 }
 
 

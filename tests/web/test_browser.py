@@ -78,6 +78,15 @@ def test_train_from_the_form_shows_curves_diagnosis_and_confusion(
     page.wait_for_selector("#confusion[data-points='9']")
     expect(page.locator("#confusion")).to_contain_text("predicted")
     run = page.inner_text("#result-run")
+    # the diagnosis is drawn on the epoch curve where it happens
+    import httpx
+
+    diagnosis = httpx.get(f"{live_server}/api/runs/{run}").json()["summary"]["diagnosis"]
+    if diagnosis["at_epoch"] is not None:
+        expect(page.locator("#chart-epoch")).to_have_attribute(
+            "data-marked", str(diagnosis["at_epoch"])
+        )
+        expect(page.locator("#chart-epoch")).to_contain_text(diagnosis["mark"])
 
     open_page(page, live_server, "#runs")
     expect(page.locator(".run-row")).to_have_count(1)
@@ -360,4 +369,28 @@ def test_multichannel_images_toggle_channels_and_enlarge(
     page.wait_for_function("document.querySelector('#enlarged img').naturalWidth >= 256")
     page.locator("#enlarged").click()
     expect(page.locator("#enlarged")).to_have_count(0)
+    assert page.console_errors == []
+
+
+def test_export_downloads_the_model_from_the_run_page(
+    page: Page, live_server: str, client: Any, watch: Any, tmp_path: Path
+) -> None:
+    job = client.post(
+        "/api/train", json={"data": "tiny", "name": "dl", "hyperparameters": {"epochs": 1}}
+    ).json()
+    assert watch.job(job["id"])["status"] == "completed"
+    open_page(page, live_server, "#runs")
+    page.click(".run-row[data-run=dl] .run-link")
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt"), ("safetensors", ".zip")):
+        with page.expect_download() as info:
+            page.click(f"a.export-link[data-format={fmt}]")
+        download = info.value
+        assert download.suggested_filename == f"dl{suffix}"
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        assert saved.stat().st_size > 1000
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "dl.onnx"))
+    assert session.get_inputs()[0].name == "images"
     assert page.console_errors == []

@@ -288,6 +288,10 @@ function knobInput(knob) {
         onchange(picked);
       } }), c)));
   }
+  if (knob.input === "text") {
+    return el("input", { id, name: knob.name, type: "text", size: 24, value: value === null || value === undefined ? "" : String(value),
+      placeholder: knob.nullable ? "unset" : "", oninput: (e) => onchange(e.target.value.trim() === "" && knob.nullable ? null : e.target.value.trim()) });
+  }
   const attrs = { id, name: knob.name, type: "text", inputmode: "decimal", size: 10, value: value === null ? "" : String(value) };
   attrs.placeholder = knob.nullable ? "unset" : "";
   attrs.oninput = (e) => onchange(parseNumber(e.target.value, knob));
@@ -532,8 +536,20 @@ function showTrainResult(end) {
       diagnosis.next_step ? el("div", { class: "muted", text: "next: " + Object.entries(diagnosis.next_step).map(([k, v]) => k + " = " + v).join(", ") }) : null),
     el("div", { id: "confusion", class: "chart" }),
   );
+  markDiagnosis("chart-epoch", diagnosis);
   if (result.evaluation) drawConfusion("confusion", result.evaluation, result.run);
   else box.append(el("p", { class: "muted", text: result.evaluation_error || "no confusion matrix: the run kept no weights." }));
+}
+
+// Draw the diagnosis where it happens: a line at its epoch, labelled with what it means.
+function markDiagnosis(id, diagnosis) {
+  const node = document.getElementById(id);
+  if (!node || !diagnosis || diagnosis.at_epoch === null || diagnosis.at_epoch === undefined || !node.layout) return;
+  Plotly.relayout(node, {
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: diagnosis.at_epoch, x1: diagnosis.at_epoch, y0: 0, y1: 1, line: { color: "#b42318", dash: "dot", width: 2 } }],
+    annotations: [{ xref: "x", yref: "paper", x: diagnosis.at_epoch, y: 1, yanchor: "bottom", showarrow: false, text: diagnosis.verdict + ": " + diagnosis.mark, font: { color: "#b42318", size: 12 } }],
+  });
+  node.dataset.marked = String(diagnosis.at_epoch);
 }
 
 function drawConfusion(id, evaluation, runName) {
@@ -677,6 +693,7 @@ async function showRun(name) {
     { x, y: run.epochs.map((e) => e.val_loss), name: "validation loss" },
     { x, y: run.epochs.map((e) => e.val_accuracy), name: "validation accuracy", yaxis: "y2" },
   ], { title: { text: "curves" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
+  markDiagnosis("detail-curves", diagnosis);
   try {
     drawConfusion("detail-confusion", await api("/api/runs/" + encodeURIComponent(name) + "/evaluation"), name);
   } catch (err) {
