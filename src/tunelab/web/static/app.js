@@ -414,7 +414,7 @@ async function renderTrain() {
           el("button", { id: "reset-knobs", type: "button", onclick: resetKnobs }, "Defaults"),
           el("label", { class: "upload" }, " load config ", el("input", { id: "config-file", type: "file", accept: ".yaml,.yml,.json", onchange: (e) => guarded(() => loadConfig(e.target.files[0])) })),
           el("span", { id: "train-status", class: "status" })),
-        el("p", { class: "muted", text: "One job runs at a time on this server; training runs in the background and keeps going if you leave this page." }),
+        el("p", { class: "muted", text: "Jobs queue and run one at a time on this server (see Jobs); training runs in the background and keeps going if you leave this page." }),
         el("div", { class: "charts" }, el("div", { id: "chart-batch", class: "chart" }), el("div", { id: "chart-epoch", class: "chart" })),
         el("div", { id: "train-result" }),
         el("fieldset", { class: "group essentials", id: "essentials" }, el("legend", { text: "the knobs that matter most" }), essential.map(knobField)),
@@ -818,7 +818,7 @@ async function renderSearch() {
     const knobNames = state.knobs.map((k) => el("option", { value: k.name, selected: k.name === "learning_rate" }, k.name));
     page.append(
       el("h2", { text: "Sweep and tune" }),
-      el("p", { class: "muted", text: "Both start from the knobs set on the Train page and run in the background, one job at a time, one run after another." }),
+      el("p", { class: "muted", text: "Both start from the knobs set on the Train page and run in the background, queued as jobs that run one at a time (see Jobs)." }),
       el("div", { class: "row" }, el("label", { for: "search-data" }, "data "), dataInput("search-data")),
       el("fieldset", {}, el("legend", { text: "Sweep one knob" }),
         el("label", { for: "sweep-knob" }, "knob "), el("select", { id: "sweep-knob" }, knobNames),
