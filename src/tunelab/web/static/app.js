@@ -319,6 +319,13 @@ function knobField(knob) {
   return el("div", { class: "knob", "data-knob": knob.name },
     el("label", { for: "knob-" + knob.name }, knob.name),
     knobInput(knob),
+    ...(knob.name === "learning_rate" || knob.name === "batch_size" ? (() => {
+      const factor = knob.name === "learning_rate" ? "3" : "2";
+      return [
+        el("button", { type: "button", class: "ladder", id: "ladder-down-" + knob.name, title: "one rung down the ladder", onclick: () => guarded(() => ladderStep(knob.name, "down")) }, "/" + factor),
+        el("button", { type: "button", class: "ladder", id: "ladder-up-" + knob.name, title: "one rung up the ladder", onclick: () => guarded(() => ladderStep(knob.name, "up")) }, "x" + factor),
+      ];
+    })() : []),
     knob.name === "learning_rate" ? el("button", { id: "lr-find", type: "button", title: "run the learning-rate range test on the data with the other knobs", onclick: () => guarded(startLrFind) }, "find") : null,
     knob.name === "learning_rate" ? el("div", { id: "lr-find-result" }) : null,
     el("span", { class: "knob-error", id: "error-" + knob.name }),
@@ -334,7 +341,29 @@ function knobField(knob) {
 }
 
 let validationTimer = null;
+// Hide the knobs that do nothing for the current choices (momentum with Adam, ...).
+function updateApplies() {
+  for (const [name, condition] of Object.entries(state.applies || {})) {
+    const box = document.querySelector(".knob[data-knob='" + name + "']");
+    if (!box) continue;
+    const value = state.values[condition.knob];
+    const on = "in" in condition ? condition.in.includes(value) : !condition.not_in.includes(value);
+    box.hidden = !on;
+    box.dataset.applies = String(on);
+  }
+}
+
+async function ladderStep(knob, direction) {
+  const step = await api("/api/ladder?knob=" + encodeURIComponent(knob) + "&value=" + encodeURIComponent(String(state.values[knob])));
+  const next = step[direction];
+  if (next === null || next === undefined) return;
+  state.values[knob] = next;
+  document.getElementById("knob-" + knob).value = String(next);
+  scheduleValidation();
+}
+
 function scheduleValidation() {
+  updateApplies();
   localStorage.setItem("tunelab.values", JSON.stringify(state.values));
   clearTimeout(validationTimer);
   validationTimer = setTimeout(validateForm, 200);
@@ -365,8 +394,12 @@ async function renderTrain() {
   const page = document.getElementById("page-train");
   if (!state.rendered.train) {
     state.rendered.train = true;
+    const layout = await api("/api/form");
+    state.applies = layout.applies;
+    const essential = layout.essential.map((name) => state.knobs.find((k) => k.name === name)).filter(Boolean);
+    const rest = state.knobs.filter((k) => !layout.essential.includes(k.name));
     const groups = state.groups.map((group) => {
-      const knobs = state.knobs.filter((k) => k.group === group);
+      const knobs = rest.filter((k) => k.group === group);
       if (!knobs.length) return null;
       return el("fieldset", { class: "group" }, el("legend", { text: group }), knobs.map(knobField));
     });
@@ -381,12 +414,16 @@ async function renderTrain() {
           el("button", { id: "reset-knobs", type: "button", onclick: resetKnobs }, "Defaults"),
           el("label", { class: "upload" }, " load config ", el("input", { id: "config-file", type: "file", accept: ".yaml,.yml,.json", onchange: (e) => guarded(() => loadConfig(e.target.files[0])) })),
           el("span", { id: "train-status", class: "status" })),
-        el("p", { class: "muted", text: "One job runs at a time on this server; training runs in the background and keeps going if you leave this page." }),
+        el("p", { class: "muted", text: "Jobs queue and run one at a time on this server (see Jobs); training runs in the background and keeps going if you leave this page." }),
         el("div", { class: "charts" }, el("div", { id: "chart-batch", class: "chart" }), el("div", { id: "chart-epoch", class: "chart" })),
         el("div", { id: "train-result" }),
-        el("div", { class: "groups" }, groups),
+        el("fieldset", { class: "group essentials", id: "essentials" }, el("legend", { text: "the knobs that matter most" }), essential.map(knobField)),
+        el("details", { id: "advanced", class: "advanced" },
+          el("summary", { text: "Advanced: " + rest.length + " more knobs (architecture details, loss, schedule, data, transfer, runtime); those that do nothing for the current choices are hidden" }),
+          el("div", { class: "groups" }, groups)),
       ),
     );
+    updateApplies();
     validateForm();
   }
   document.getElementById("train-data").value = state.data;
@@ -783,7 +820,7 @@ async function renderSearch() {
     const knobNames = state.knobs.map((k) => el("option", { value: k.name, selected: k.name === "learning_rate" }, k.name));
     page.append(
       el("h2", { text: "Sweep and tune" }),
-      el("p", { class: "muted", text: "Both start from the knobs set on the Train page and run in the background, one job at a time, one run after another." }),
+      el("p", { class: "muted", text: "Both start from the knobs set on the Train page and run in the background, queued as jobs that run one at a time (see Jobs)." }),
       el("div", { class: "row" }, el("label", { for: "search-data" }, "data "), dataInput("search-data")),
       el("fieldset", {}, el("legend", { text: "Sweep one knob" }),
         el("label", { for: "sweep-knob" }, "knob "), el("select", { id: "sweep-knob" }, knobNames),
