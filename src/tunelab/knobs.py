@@ -340,6 +340,16 @@ class Hyperparameters(BaseModel):
         ge=0,
         lt=2**32,
     )
+    split_seed: int | None = knob(
+        None,
+        allowed="0 <= split_seed < 2**32, or unset (the seed)",
+        typical="unset",
+        help="seed of the validation split alone (a tuned study's best config sets it: "
+        "its trials shared one split but each had its own seed)",
+        group="runtime",
+        ge=0,
+        lt=2**32,
+    )
     precision: PrecisionName = knob(
         "auto",
         allowed=one_of(PrecisionName),
@@ -447,6 +457,11 @@ class Hyperparameters(BaseModel):
     def auto_learning_rate(self) -> bool:
         """Whether ``learning_rate`` is ``"auto"``, left for the range test to choose."""
         return self.learning_rate == "auto"
+
+    @property
+    def validation_seed(self) -> int:
+        """The seed of the train/validation split: ``split_seed``, or ``seed`` when unset."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     @property
     def input_size(self) -> tuple[int, int] | None:

@@ -33,18 +33,6 @@ def test_the_layout_paths(tmp_path: Path) -> None:
     assert store.study_names() == ["a", "b"]
 
 
-def test_the_best_config_is_written_once_for_cli_and_web(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
-    base = Hyperparameters(epochs=2)
-    path = store.write_best_config("mine", base, {"learning_rate": 0.003, "dropout": 0.25})
-    assert path == store.best_config_path("mine")
-    best = Hyperparameters.load(path)
-    assert (best.learning_rate, best.dropout, best.epochs) == (0.003, 0.25, 2)
-    with pytest.raises(TunelabError, match="invalid dropout"):
-        store.write_best_config("other", base, {"dropout": 3})
-    assert not store.best_config_path("other").exists()
-
-
 def test_config_is_read_through_the_run(tmp_path: Path) -> None:
     run = Run(tmp_path / "r")
     run.path.mkdir()

@@ -83,9 +83,9 @@ def test_the_validated_model_goes_to_the_trainer(
 
 def test_the_tune_form_offers_the_librarys_defaults(client: TestClient) -> None:
     from tunelab.report.importance import MIN_TRIALS
-    from tunelab.search.defaults import DEFAULT_TRIALS
     from tunelab.search.pruners import PRUNERS
     from tunelab.search.strategies import STRATEGIES
+    from tunelab.trials.images import DEFAULT_TRIALS
     from tunelab.web.routes.search import TuneRequest
 
     options = client.get("/api/tune/options").json()

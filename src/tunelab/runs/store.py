@@ -245,18 +245,6 @@ class RunStore:
         """Where a study's best knobs are written as YAML (``<study>-best.yaml``)."""
         return self.studies_dir / f"{check_name(study, 'study name')}-best.yaml"
 
-    def write_best_config(self, study: str, base: Any, params: dict[str, Any]) -> Path:
-        """Write ``base`` (a :class:`~tunelab.knobs.Hyperparameters`) with a study's best
-        ``params`` applied, validated, to :meth:`best_config_path`; return the path.
-        ``tunelab tune`` and the web app both write the best config through this."""
-        path = self.best_config_path(study)
-        best = base.replace(**params)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import yaml
-
-        atomic_write(path, yaml.safe_dump(best.model_dump(mode="json"), sort_keys=False))
-        return path
-
     def study_names(self) -> list[str]:
         """The studies with a database in ``studies/``."""
         folder = self.studies_dir
@@ -294,7 +282,8 @@ class RunStore:
             path.mkdir()
             return Run(path)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", prefix).strip("-")[:40] or "run"
+        slug = re.sub(r"[^A-Za-z0-9_.-]+|\.{2,}", "-", prefix).strip("-.")[:60].strip("-.")
+        slug = slug or "run"
         for counter in range(1, 10_000):
             path = self.root / f"{stamp}-{slug}-{counter}"
             try:

@@ -21,6 +21,7 @@ from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, as_hyperparameters
 from tunelab.runs import Run, RunStore
+from tunelab.runs.hashes import HASHES_FILE, split_hashes
 from tunelab.runs.store import usual_mode
 from tunelab.training.callbacks import (
     BestWeights,
@@ -93,7 +94,7 @@ def train(
     set_threads(hp.threads)
     if split is None:
         train_idx, val_idx, split_note = dataset.split(
-            hp.validation_fraction, hp.seed, hp.use_manifest_split
+            hp.validation_fraction, hp.validation_seed, hp.use_manifest_split
         )
     else:
         (train_idx, val_idx), split_note = split, "validation split: given by the caller."
@@ -238,6 +239,7 @@ def train(
     }
     try:
         run.write_json("model.json", info)
+        run.write_json(HASHES_FILE, split_hashes(dataset.images, train_idx, val_idx))
         run.write_metrics(state.history, state.batches)
         if state.status != "diverged":
             from safetensors.torch import save_file
@@ -336,11 +338,20 @@ def _data_name(data: Any, dataset: ImageDataset) -> str:
 
 
 def _prefix(data: Any, hp: Hyperparameters) -> str:
-    if isinstance(data, ImageDataset):
-        stem = Path(data.source).name or "data"
-    else:
-        stem = Path(str(data)).name or "data"
-    return f"{stem}-{hp.model}-{hp.optimizer}"
+    """The data set's name, the model, the optimizer, then other knobs set off default."""
+    from tunelab.runs.naming import changed_knobs, dataset_name, short_value
+
+    stem = dataset_name(data.source if isinstance(data, ImageDataset) else str(data))
+    changed = changed_knobs(hp.model_dump(), Hyperparameters().model_dump())
+    extra = [
+        f"{_ABBREVIATIONS.get(key, key)}{short_value(value)}"
+        for key, value in changed.items()
+        if key not in ("model", "optimizer", "seed", "split_seed")
+    ]
+    return "-".join([stem, hp.model, hp.optimizer, *extra])
+
+
+_ABBREVIATIONS = {"learning_rate": "lr", "batch_size": "bs", "epochs": "e", "dropout": "do"}
 
 
 def _summary(

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from tunelab.errors import TunelabError, unknown_choice
 from tunelab.runs.store import check_name
-from tunelab.search.defaults import DEFAULT_TRIALS
 from tunelab.search.pruners import PRUNERS
 from tunelab.search.strategies import STRATEGIES
+from tunelab.trials.images import DEFAULT_TRIALS
 from tunelab.web import studies
 from tunelab.web.datasets import resolve_data
 from tunelab.web.routes.deps import jobs_of, settings_of
