@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tunelab.data import ImageDataset, stratified_split
+from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
@@ -82,7 +82,12 @@ def train(
     run = store.create(_prefix(data, hp), name)
     run.write_config(hp)
     set_threads(hp.threads)
-    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    if split is None:
+        train_idx, val_idx, split_note = dataset.split(
+            hp.validation_fraction, hp.seed, hp.use_manifest_split
+        )
+    else:
+        (train_idx, val_idx), split_note = split, "validation split: given by the caller."
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
     if warning := precision_warning(precision, device):
@@ -163,6 +168,8 @@ def train(
         ) from None
     sizes = (len(train_data), len(val_data), batch_size)
     summary = summarise(hp, state, dataset, run, seconds, device, precision, sizes)
+    summary["input_size"] = [int(side) for side in dataset.images.shape[2:]]
+    summary["data_notes"] = [*dataset.notes, split_note]
     from tunelab.diagnosis import diagnose
 
     summary["diagnosis"] = diagnose(
