@@ -77,6 +77,7 @@ def hand_loop(dataset, train_idx, val_idx, *, model_name, batch_size, epochs, lr
 
 
 def tunelab_loop(dataset, split, *, model_name, batch_size, epochs, lr, seed, precision, store):
+    """``tunelab.training.trainer.train`` with its defaults (Adam, cross-entropy)."""
     run = train(
         dataset,
         store=store,
@@ -87,6 +88,7 @@ def tunelab_loop(dataset, split, *, model_name, batch_size, epochs, lr, seed, pr
         learning_rate=lr,
         seed=seed,
         precision=precision,
+        threads=torch.get_num_threads(),
     )
     summary = run.summary
     return len(split[0]) * epochs / summary["train_seconds"], summary["final_val_accuracy"]
@@ -145,7 +147,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lr", type=float, default=0.003)
     parser.add_argument("--batch-sizes", default="32,128")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads for both")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dataset = load_dataset(args.data)
     split = stratified_split(dataset.labels, 0.25, 0)
     n_train, n_val = len(split[0]), len(split[1])
