@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 Invoke = Callable[..., tuple[int, str, str]]
 
 
-def _writers():
-    """tests/data/piximi_projects.py: writes small Piximi project files."""
-    name = "tunelab_tests_piximi_projects"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "data" / "piximi_projects.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-def test_import_then_train_on_the_folder(cli: Invoke, tmp_path: Path) -> None:
-    px = _writers()
+def test_import_then_train_on_the_folder(cli: Invoke, px: Any, tmp_path: Path) -> None:
     project = px.write_zarr_project(tmp_path / "cells.zip", px.images())
     code, out, err = cli("import-piximi", str(project), str(tmp_path / "cells"))
     assert code == 0, err
@@ -40,8 +26,7 @@ def test_import_then_train_on_the_folder(cli: Invoke, tmp_path: Path) -> None:
     assert "from the manifest's split column, 4 training and 2 validation images" in out
 
 
-def test_import_json_output(cli: Invoke, tmp_path: Path) -> None:
-    px = _writers()
+def test_import_json_output(cli: Invoke, px: Any, tmp_path: Path) -> None:
     project = px.write_json_project(tmp_path / "old.json", px.images())
     code, out, _ = cli("import-piximi", str(project), str(tmp_path / "o"), "--json")
     assert code == 0
@@ -49,7 +34,7 @@ def test_import_json_output(cli: Invoke, tmp_path: Path) -> None:
     assert report["classes"] == {"alpha": 3, "beta": 3} and report["format"] == "json"
 
 
-def test_a_bad_project_is_one_line(cli: Invoke, tmp_path: Path) -> None:
+def test_a_bad_project_is_one_line(cli: Invoke, px: Any, tmp_path: Path) -> None:
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 truncated")
     code, out, err = cli("import-piximi", str(tmp_path / "bad.zip"), str(tmp_path / "o"))
     lines = [line for line in err.splitlines() if line.strip()]

@@ -178,14 +178,31 @@ def test_ctrl_c_mid_group_keeps_the_batches_that_trained() -> None:
     assert state.history == []
 
 
-def test_divergence_is_first_among_the_standard_callbacks() -> None:
+def test_standard_callbacks_keep_the_order_checkpoints_rely_on() -> None:
     callbacks = standard_callbacks(early_stopping_patience=2, keep_best=True)
-    assert isinstance(callbacks[0], DivergenceCheck)
     assert [type(c).__name__ for c in callbacks] == [
-        "DivergenceCheck",
         "BestWeights",
         "EarlyStopping",
+        "DivergenceCheck",
     ]
+    alone = standard_callbacks(early_stopping_patience=None, keep_best=False)
+    assert [type(c).__name__ for c in alone] == ["BestWeights", "DivergenceCheck"]
+
+
+def test_a_nan_validation_loss_seen_by_every_later_callback() -> None:
+    pixels, labels = images(12, 1)
+    val = batches(pixels, labels)
+    val.images[:] = math.nan
+    seen = []
+
+    class Later(Callback):
+        def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
+            seen.append(state.status)
+
+    state = run_fit(
+        val=val, callbacks=[*standard_callbacks(early_stopping_patience=5, keep_best=True), Later()]
+    )
+    assert state.status == "diverged" and seen == ["diverged"]
 
 
 def test_batches_are_the_same_sliced_or_gathered() -> None:

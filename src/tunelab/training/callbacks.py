@@ -69,8 +69,8 @@ class DivergenceCheck(Callback):
     above where it started, or a NaN/inf validation loss.
 
     A diverged batch ends training without validating its epoch (the weights are no
-    longer numbers worth measuring). Put it first among the callbacks, so the others see
-    the decision on the same epoch.
+    longer numbers worth measuring). Callbacks after it see the decision on the same
+    epoch (a checkpoint is then not written).
     """
 
     def __init__(self, factor: float = 10.0, warmup: int = 3) -> None:
@@ -146,8 +146,11 @@ class BestWeights(Callback):
 
 
 def standard_callbacks(*, early_stopping_patience: int | None, keep_best: bool) -> list[Callback]:
-    """The callbacks every ``train()`` runs, divergence first (see :class:`DivergenceCheck`)."""
-    callbacks: list[Callback] = [DivergenceCheck(), BestWeights(keep_weights=keep_best)]
+    """The stopping callbacks every ``train()`` runs, in the order a checkpoint keeps their
+    counters (:mod:`tunelab.training.checkpoint`). Early stopping before the divergence
+    check: on a NaN validation loss that also ends the patience, the run stopped early."""
+    callbacks: list[Callback] = [BestWeights(keep_weights=keep_best)]
     if early_stopping_patience:
         callbacks.append(EarlyStopping(early_stopping_patience))
+    callbacks.append(DivergenceCheck())
     return callbacks

@@ -144,17 +144,17 @@ class _Meter:
             self.loss_sum += value * size
             self.correct += hit
             self.seen += size
+            state.step += 1
             state.batches.append(
                 {
                     "epoch": state.epoch,
                     "batch": self.batch,
-                    "step": len(state.batches) + 1,
+                    "step": state.step,
                     "loss": value,
                     "accuracy": hit / size,
                     "learning_rate": lr,
                 }
             )
-        state.step = len(state.batches)
         for record in state.batches[first:] if deliver else ():
             state.step = int(record["step"])
             for callback in self.callbacks:
@@ -181,15 +181,25 @@ def fit(
     gradient_clip: float | None = None,
     augment: Augment | None = None,
     callbacks: Sequence[Callback] = (),
+    generator: torch.Generator | None = None,
+    state: TrainState | None = None,
     read_every: int = READ_EVERY,
 ) -> TrainState:
     """Train for up to ``epochs`` epochs; return the state with per-batch and per-epoch
-    records and the final model's validation loss and accuracy (unless it diverged)."""
+    records and the final model's validation loss and accuracy (unless it diverged).
+
+    A resumed run passes the ``state`` and batch-order ``generator`` its checkpoint
+    restored (:mod:`tunelab.training.checkpoint`); training goes on after ``state.epoch``.
+    """
     n = len(train)
     # A final batch of one image breaks batch norm and says little: it is left out that epoch.
     usable = n - 1 if n > batch_size and n % batch_size == 1 else n
-    state = TrainState(epochs=epochs, steps_per_epoch=math.ceil(usable / batch_size), model=model)
-    generator = torch.Generator().manual_seed(seed)
+    steps = math.ceil(usable / batch_size)
+    if state is None:
+        state = TrainState(epochs=epochs, steps_per_epoch=steps, model=model)
+    state.epochs, state.steps_per_epoch = epochs, steps
+    if generator is None:
+        generator = torch.Generator().manual_seed(seed)
     step = partial(
         train_step,
         model,
@@ -206,7 +216,7 @@ def fit(
     for callback in callbacks:
         callback.on_train_start(state)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(state.epoch + 1, epochs + 1):
             state.epoch, started = epoch, time.perf_counter()
             meter.start_epoch()
             model.train()

@@ -39,7 +39,19 @@ def create_app(
     (tests use it to lower the size limits).
     """
     from tunelab import __version__
-    from tunelab.web.routes import data, export, jobs, knobs, lr_find, review, runs, search
+    from tunelab.web.routes import (
+        data,
+        export,
+        form,
+        jobs,
+        knobs,
+        lr_find,
+        review,
+        runs,
+        search,
+        upload,
+    )
+    from tunelab.web.uploads import Uploads
 
     settings = settings or WebSettings.build(data_roots, runs_dir, token)
     app = FastAPI(
@@ -51,11 +63,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.jobs = JobManager(settings)
+    app.state.uploads = Uploads(settings)
     app.add_middleware(BodyLimit, settings=settings)
     _add_error_handlers(app)
 
     guarded = [Depends(check_token)]
-    for module in (data, knobs, jobs, lr_find, review, runs, export, search):
+    for module in (data, knobs, form, jobs, lr_find, review, runs, export, search, upload):
         app.include_router(module.router, prefix="/api", dependencies=guarded)
 
     @app.get("/api/health", dependencies=guarded)
