@@ -201,7 +201,7 @@ def range_test(
     """
     check_range(start, end, steps)
     device = device or torch.device("cpu")
-    precision = precision or resolve_precision("fp32", device)
+    precision = (precision or resolve_precision("fp32", device)).for_model(model)
     weights = copy.deepcopy(model.state_dict())
     optimizer_state = copy.deepcopy(optimizer.state_dict())
     was_training = model.training
