@@ -49,6 +49,7 @@ BAD = {
     "batch_size": [0, -32, 1.5, "big"],
     "epochs": [0, 10001, "ten"],
     "validation_fraction": [0, 1, 1.2],
+    "use_manifest_split": ["sometimes", 2],
     "schedule": ["linear", "cosine-annealing"],
     "schedule_step_epochs": [0],
     "schedule_gamma": [0, 1.5],

@@ -197,6 +197,16 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "is a matter of luck.",
         "how_to_step": "0.15 to 0.25; keep at least a few dozen images per class in validation.",
     },
+    "use_manifest_split": {
+        "what": "When a CSV manifest has a split column (split, partition, or Piximi's "
+        "piximi_partition with Training/Validation/Inference), train and validate on the "
+        "images it names instead of a random split; Inference/test rows are left out.",
+        "too_high": "On: results compare directly with Piximi's, but a small or lopsided "
+        "validation side makes a noisy score.",
+        "too_low": "Off: a fresh stratified split at validation_fraction, the same for every "
+        "data set; the manifest's split is ignored.",
+        "how_to_step": "Leave it on to compare with Piximi. " + _CHOICE,
+    },
     "schedule": {
         "what": "How the learning rate changes during training: constant, lowered in steps, "
         "along a cosine, one-cycle (up then down), or when validation stops improving.",

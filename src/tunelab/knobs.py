@@ -259,6 +259,14 @@ class Hyperparameters(BaseModel):
         gt=0.0,
         lt=1.0,
     )
+    use_manifest_split: bool = knob(
+        True,
+        allowed="true or false",
+        typical="true",
+        help="use a CSV manifest's split column (split, partition or Piximi's "
+        "piximi_partition) as the train/validation split when it has one",
+        group="schedule",
+    )
     schedule: ScheduleName = knob(
         "constant",
         allowed="constant, step, cosine, one-cycle, reduce-on-plateau",

@@ -27,6 +27,7 @@ import pytest
         (["runs", "show", "../../etc"], "invalid run name"),
         (["runs", "delete", "-y", "a/b"], "invalid run name"),
         (["frobnicate"], "No such command"),
+        (["import-piximi", "missing.zip", "out"], "Piximi project 'missing.zip' does not exist"),
     ],
 )
 def test_bad_command_lines(cli, args: list[str], expected: str) -> None:

@@ -111,3 +111,25 @@ def test_a_file_that_is_not_a_data_set_is_refused(client: TestClient, data_root:
     response = client.get(f"/api/datasets?path={quote('notes.txt')}")
     assert response.status_code == 400
     assert "neither a folder nor a .csv manifest" in response.json()["error"]
+
+
+def test_a_project_folder_opens_as_its_labelled_classes(
+    client: TestClient, data_root: Path
+) -> None:
+    project = data_root / "proj"
+    make_synthetic_folder(project / "labelled", classes=2, per_class=3)
+    (project / "unlabelled").mkdir()
+    Image.new("L", (12, 12)).save(project / "unlabelled" / "u.png")
+    make_synthetic_folder(data_root / "splits" / "train", classes=2, per_class=2)
+    make_synthetic_folder(data_root / "splits" / "val", classes=2, per_class=2)
+    listing = client.get("/api/browse", params={"path": str(data_root)}).json()
+    flags = {f["name"]: f["is_dataset"] for f in listing["folders"]}
+    assert flags["proj"] is True and flags["splits"] is False  # what training would accept
+    info = client.get("/api/datasets", params={"path": "proj"}).json()
+    assert [c["name"] for c in info["classes"]] == ["class0", "class1"]  # not labelled/unlabelled
+    assert info["n_images"] == 6
+    assert any(
+        "project folder" in note and "1 images in unlabelled/" in note for note in info["notes"]
+    )
+    thumb = client.get(info["classes"][0]["thumbnails"][0])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"

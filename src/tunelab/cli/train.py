@@ -54,6 +54,12 @@ def train_command(
     if auto and not as_json:
         console.print(f"learning rate (auto, from the range test): {hp.learning_rate:g}")
     from tunelab.api import train
+    from tunelab.data import load_dataset
+
+    dataset = load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
+    if not as_json:
+        for line in data_lines(dataset, hp):
+            console.print(line, markup=False, soft_wrap=True)
 
     callbacks = []
     if not (quiet or as_json):
@@ -61,7 +67,7 @@ def train_command(
 
         callbacks.append(ProgressBar())
     try:
-        run = train(data, hp, store=runs_dir, name=name, callbacks=callbacks, skip_bad=skip_bad)
+        run = train(dataset, hp, store=runs_dir, name=name, callbacks=callbacks, skip_bad=skip_bad)
     except KeyboardInterrupt:
         err_console.print("interrupted: the epochs that finished are saved in the run store.")
         raise typer.Exit(130) from None
@@ -77,8 +83,12 @@ def train_command(
 def show_summary(summary: dict[str, Any], path: Path) -> None:
     for message in summary.get("warnings", []):
         err_console.print(f"[yellow]warning:[/] {message}")
-    for file, reason in summary.get("skipped", []):
-        err_console.print(f"[yellow]skipped[/] {file}: {reason}")
+    if summary.get("skipped"):
+        from tunelab.data.problems import skipped_summary
+
+        where = f'{path / "summary.json"} ("skipped")'
+        line = skipped_summary(summary["skipped"], where)
+        err_console.print(line, style="yellow", markup=False, soft_wrap=True)
     status = summary["status"]
     colour = {"completed": "green", "stopped-early": "green", "diverged": "red"}.get(
         status, "yellow"
@@ -98,3 +108,14 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
     if diagnosis:
         console.print(f"[bold]diagnosis:[/] {diagnosis.get('text', '')}")
     console.print(f"run saved in {path}")
+
+
+def data_lines(dataset: Any, hp: Hyperparameters) -> list[str]:
+    """What the user should know about the data before training: the layout, unlabelled
+    rows, the input size and the validation split, one line each."""
+    note = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[2]
+    lines = [*dataset.notes, note]
+    if not any(line.startswith("input size") for line in lines):
+        height, width = dataset.input_size
+        lines.insert(0, f"input size {height}x{width} (height x width).")
+    return lines

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tunelab.data import ImageDataset, stratified_split
+from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
@@ -93,7 +93,12 @@ def train(
     run = store.create(_prefix(data, hp), name)
     run.write_config(hp)
     set_threads(hp.threads)
-    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    if split is None:
+        train_idx, val_idx, split_note = dataset.split(
+            hp.validation_fraction, hp.seed, hp.use_manifest_split
+        )
+    else:
+        (train_idx, val_idx), split_note = split, "validation split: given by the caller."
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
 
@@ -207,6 +212,8 @@ def train(
         batch_size,
         final_val,
     )
+    summary["input_size"] = [height, width]
+    summary["data_notes"] = [*dataset.notes, split_note]
     from tunelab.diagnosis import diagnose
 
     summary["diagnosis"] = diagnose(

@@ -56,10 +56,19 @@ def _entry(path: Path, name: str) -> dict[str, Any]:
 
 
 def _looks_like_data(folder: Path) -> bool:
-    """True when some sub-folder holds an image (checking a few entries only)."""
+    """True when ``folder`` opens as a data set the way training reads it: a folder of
+    classes, or the labelled part of a project layout (checking a few entries only)."""
+    from tunelab.data.layout import inspect_folder
+
+    layout = inspect_folder(folder)
+    if layout.kind not in ("classes", "project"):
+        return False
+    if layout.manifest is not None and layout.class_root != folder:
+        return True  # read through its manifest.csv, as training does
+    skip = {d.name for d in layout.excluded}
     try:
-        for child in list(folder.iterdir())[:50]:
-            if child.is_dir() and not child.name.startswith("."):
+        for child in list(layout.class_root.iterdir())[:50]:
+            if child.is_dir() and not child.name.startswith(".") and child.name not in skip:
                 for item in list(child.iterdir())[:50]:
                     if item.suffix.lower() in IMAGE_EXTENSIONS:
                         return True
@@ -96,9 +105,10 @@ def resolve_data(settings: WebSettings, path: str, check_files: bool = True) -> 
 
 
 def _listing(target: Path) -> Any:
-    from tunelab.data.sources import list_folder, read_manifest
+    """The files training would read from ``target`` (project layouts resolved the same way)."""
+    from tunelab.data.layout import list_source
 
-    return list_folder(target, True) if target.is_dir() else read_manifest(target, True)
+    return list_source("folder" if target.is_dir() else "csv", target, True)
 
 
 def describe(settings: WebSettings, path: str) -> dict[str, Any]:
@@ -137,7 +147,14 @@ def describe(settings: WebSettings, path: str) -> dict[str, Any]:
         }
         for name, files in by_class.items()
     ]
-    return _facts(source, classes, channels, depths, sizes, bad, len(listing.files))
+    facts = _facts(source, classes, channels, depths, sizes, bad, len(listing.files))
+    facts["notes"] = list(listing.notes)
+    if sizes:  # the line training prints, from the probed images
+        from tunelab.data.loader import size_note
+
+        facts["notes"].append(size_note(sizes.most_common(1)[0][0], sizes, auto=True))
+    facts["n_unlabelled"] = len(listing.unlabelled)
+    return facts
 
 
 def _describe_digits(settings: WebSettings) -> dict[str, Any]:

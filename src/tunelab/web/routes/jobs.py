@@ -1,7 +1,7 @@
 """Jobs: start a training run, follow any job (server-sent events), stop it.
 
 Sweeps and tunes start from :mod:`tunelab.web.routes.search`; they are jobs like this one.
-One job runs at a time: a second start gets 409 until the first ends.
+One job runs at a time; later ones wait in the queue (``position``) and can be cancelled.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def list_jobs(request: Request) -> dict[str, Any]:
     return {
         "jobs": [job.to_dict() for job in reversed(manager.list())],
         "current": None if current is None else current.to_dict(),
+        "queue": [job.to_dict() for job in manager.queued()],
         "one_at_a_time": True,
     }
 
@@ -95,6 +96,8 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
 
 @router.post("/jobs/{job_id}/stop")
 def stop_job(request: Request, job_id: str) -> dict[str, Any]:
+    """Stop the running job (training saves its run as interrupted; a tune stops between
+    trials), or cancel a job still waiting in the queue."""
     return jobs_of(request).stop(job_id).to_dict()
 
 
