@@ -58,9 +58,13 @@ BAD = {
     "restore_best_weights": ["perhaps"],
     "augment": [["flip", "zoom"], "mixup"],
     "seed": [-1, 2**32, "abc"],
+    "split_seed": [-1, 2**32, "abc"],
     "precision": ["fp8", "half"],
     "device": ["tpu", "gpu"],
     "threads": [0, "many"],
+    "init_from": ["", 3],
+    "freeze_epochs": [-1, 10001, "two"],
+    "backbone_lr_factor": [0, 1.5, -0.1],
 }
 
 

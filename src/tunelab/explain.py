@@ -17,7 +17,7 @@ from typing import Any
 from tunelab.knobs import Hyperparameters, knob_info, unknown_knob
 
 #: Order in which groups of knobs are listed.
-GROUPS = ("model", "optimizer", "loss", "schedule", "data", "runtime")
+GROUPS = ("model", "optimizer", "loss", "schedule", "data", "transfer", "runtime")
 
 FIELDS = ("what", "too_high", "too_low", "how_to_step")
 
@@ -262,6 +262,43 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "how_to_step": "Add one kind at a time: flip, then rot90 for microscopy; crop and "
         "brightness-contrast for photos.",
     },
+    # --- transfer ---
+    "init_from": {
+        "what": "Start from weights trained before (a run in the store, or a .safetensors/"
+        ".pth file such as torchvision's ImageNet resnet18 or mobilenet_v2) instead of random "
+        "ones, so what was learnt on one data set helps on another. The architecture must "
+        "match; the classifier head is new when the classes differ, and a first layer "
+        "trained on RGB is adapted to 1 or 2 channels.",
+        "too_high": "Weights from very different images (ImageNet photos for fluorescence "
+        "crops) can help less than expected: validation accuracy is no better than from "
+        "scratch after a few epochs. Compare with a run without it.",
+        "too_low": "Unset: training starts from random weights, which on a small data set "
+        "shows as a validation loss that turns up early (overfitting) and a low accuracy.",
+        "how_to_step": "Try the weights of your best run on similar images, then ImageNet "
+        "weights; keep a from-scratch run to compare. " + _CHOICE,
+    },
+    "freeze_epochs": {
+        "what": "With init_from, train only the classifier head for this many epochs (the "
+        "layers below keep their weights; batch-norm statistics still adapt), then every "
+        "layer. A new head learns first, so its random start does not disturb the "
+        "pretrained layers.",
+        "too_high": "Training accuracy plateaus during the frozen epochs and only climbs "
+        "again once every layer trains: the frozen epochs were wasted.",
+        "too_low": "At 0 a new head's large early gradients reach the pretrained layers: "
+        "the validation loss jumps up in the first epoch before it falls.",
+        "how_to_step": "0, 1, 2, 3: stop raising it when the head's accuracy stops climbing "
+        "during the frozen epochs.",
+    },
+    "backbone_lr_factor": {
+        "what": "With init_from, the layers below the classifier head learn at "
+        "learning_rate times this factor, so fine-tuning changes the pretrained features "
+        "less than the new head.",
+        "too_high": "At 1 the pretrained layers move as fast as the head: on a small data "
+        "set validation loss turns up early, as if trained from scratch.",
+        "too_low": "Close to 0 the pretrained layers hardly change: training accuracy "
+        "plateaus below what full fine-tuning reaches.",
+        "how_to_step": "Steps of 10x: 1, 0.1, 0.01.",
+    },
     # --- runtime ---
     "seed": {
         "what": "Fixes the validation split, the initial weights and the batch order, so a "
@@ -270,6 +307,15 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "too_low": "Not a scale. Runs that differ only by seed show how much of a difference "
         "between two runs is luck.",
         "how_to_step": "Keep it fixed while comparing knobs; vary it (0, 1, 2) to measure noise.",
+    },
+    "split_seed": {
+        "what": "Fixes the validation split alone, apart from the seed of the weights and "
+        "the batch order; unset, the seed fixes both.",
+        "too_high": "Not a scale: any value is as good as any other.",
+        "too_low": "Not a scale. A different split holds out different images, so "
+        "accuracies are only comparable on the same split_seed.",
+        "how_to_step": "Leave it unset; a tuned study's best config sets it to the split "
+        "its trials shared, so retraining holds out the same images.",
     },
     "precision": {
         "what": "The number format of the forward pass: fp32 everywhere, or bf16/fp16 mixed "

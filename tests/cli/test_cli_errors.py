@@ -22,7 +22,7 @@ import pytest
         (["train", "digits", "--augment", "flip,zoom"], "invalid augment: got 'zoom'"),
         (["train", "digits", "--learnig-rate", "0.1"], "--learning-rate"),
         (["train", "digits", "--config", "missing.yaml"], "config file not found"),
-        (["train"], "Missing argument 'data'"),
+        (["train"], "missing DATA"),
         (["runs", "show", "nothing-here"], "no run named 'nothing-here'"),
         (["runs", "show", "../../etc"], "invalid run name"),
         (["runs", "delete", "-y", "a/b"], "invalid run name"),

@@ -162,3 +162,24 @@ def test_no_verdict_for_a_nan_in_the_curves_but_diverged() -> None:
     )
     d: Diagnosis = diagnose(epochs, batches, summary, HP)
     assert d.verdict == "diverged" and d.secondary == []
+
+
+def test_the_diagnosis_says_where_on_the_curve_it_shows() -> None:
+    from tunelab.diagnosis import diagnose
+
+    val = [1.0, 0.6, 0.5, 0.55, 0.7, 0.9, 1.1, 1.3]
+    epochs = [
+        {
+            "epoch": i + 1,
+            "train_loss": 1 / (i + 2),
+            "val_loss": v,
+            "train_accuracy": min(1.0, 0.6 + 0.1 * i),
+            "val_accuracy": 0.8,
+            "learning_rate": 0.01,
+        }
+        for i, v in enumerate(val)
+    ]
+    found = diagnose(epochs, [], {"status": "completed", "classes": ["a", "b"]}, {})
+    assert found.verdict == "overfitting"
+    assert found.at_epoch == 3 and "turns up" in found.mark
+    assert found.to_dict()["at_epoch"] == 3

@@ -108,7 +108,9 @@ def _bad_data(bad: Path) -> Path:
         (bad / name).write_text("\n".join(lines) + "\n")
 
     manifest("missing-file.csv", "path,label", [*rows, (str(bad / "nope.png"), "a")])
-    manifest("empty-label.csv", "path,label", [*rows[:-1], (rows[-1][0], "")])
+    # unlabelled rows are images to predict (not errors): a manifest of only those has
+    # nothing to train on
+    manifest("empty-label.csv", "path,label", [(path, "") for path, _ in rows])
     manifest("no-label-header.csv", "path,class_name", rows)
     manifest("only-header.csv", "path,label", [])
     (bad / "no-columns.csv").write_text("")
@@ -194,7 +196,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("flag-misspelt", ["train", "{good}", "--learnig-rate", "0.1"], "--learning-rate"),
     ("flag-misspelt-tune", ["tune", "{good}", "--batchsize", "8"], "--batch-size"),
     ("flag-no-value", ["train", "{good}", "--epochs"], "--epochs"),
-    ("missing-data-arg", ["train"], "Missing argument"),
+    ("missing-data-arg", ["train"], "missing DATA"),
     ("unknown-command", ["frobnicate"], "No such command"),
     ("unknown-subcommand", ["runs", "remove", "x"], "No such command"),
     # -- config files (YAML and JSON)

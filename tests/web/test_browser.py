@@ -5,6 +5,7 @@ Screenshots of each test land in test-artifacts/ (see conftest.py).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def test_train_from_the_form_shows_curves_diagnosis_and_confusion(
     page.wait_for_selector("#confusion[data-points='9']")
     expect(page.locator("#confusion")).to_contain_text("predicted")
     run = page.inner_text("#result-run")
+    # the diagnosis is drawn on the epoch curve where it happens
+    import httpx
+
+    diagnosis = httpx.get(f"{live_server}/api/runs/{run}").json()["summary"]["diagnosis"]
+    if diagnosis["at_epoch"] is not None:
+        expect(page.locator("#chart-epoch")).to_have_attribute(
+            "data-marked", str(diagnosis["at_epoch"])
+        )
+        expect(page.locator("#chart-epoch")).to_contain_text(diagnosis["mark"])
 
     open_page(page, live_server, "#runs")
     expect(page.locator(".run-row")).to_have_count(1)
@@ -303,4 +313,115 @@ def test_find_a_learning_rate_from_the_form_and_use_it(
     value = float(page.input_value("#knob-learning_rate"))
     assert value == float(f"{suggested:.2g}")
     expect(page.locator("#lr-find-result")).to_contain_text("a tenth of the learning rate")
+    assert page.console_errors == []
+
+
+def test_upload_images_with_progress_and_a_line_per_refused_file(
+    page: Page, live_server: str, data_root: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    picked = tmp_path / "picked"
+    picked.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((10, 10), 40 * index, np.uint8)).save(picked / f"p{index}.png")
+    (picked / "notes.sh").write_text("echo hi")
+    (data_root / "inbox").mkdir()
+    open_page(page, live_server, "#data")
+    page.click("#browse-list a.folder")  # into the data root
+    page.click("#browse-list a.folder[data-path$='/inbox']")
+    expect(page.locator("#browse-path")).to_have_text(str(data_root / "inbox"))
+    page.set_input_files("#upload-files", [str(p) for p in sorted(picked.iterdir())])
+    expect(page.locator("#upload-status")).to_contain_text("3 of 4 files added", timeout=WAIT_MS)
+    expect(page.locator("#upload-refused .error-line")).to_have_count(1)
+    expect(page.locator("#upload-refused .error-line")).to_contain_text("notes.sh")
+    assert sorted(p.name for p in (data_root / "inbox").iterdir()) == ["p0.png", "p1.png", "p2.png"]
+    assert page.evaluate("document.getElementById('upload-progress').value") == 1
+
+
+def test_multichannel_images_toggle_channels_and_enlarge(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    import numpy as np
+    import tifffile
+
+    folder = data_root / "cells2"
+    for cls in ("a", "b"):
+        (folder / cls).mkdir(parents=True)
+        for index in range(2):
+            image = np.zeros((2, 10, 10), np.uint16)
+            image[index % 2] = 3000
+            tifffile.imwrite(folder / cls / f"{index}.tif", image)
+    open_page(page, live_server, "#data")
+    page.click("#browse-list a.folder")
+    page.click("button.open-dataset[data-path$='/cells2']")
+    toggles = page.locator("#channel-toggles input[type=checkbox]")
+    expect(toggles).to_have_count(2)
+    first = page.locator("img.thumb").first
+    before = first.get_attribute("src") or ""
+    assert "channels=" not in before
+    toggles.nth(1).uncheck()
+    expect(first).to_have_attribute("src", re.compile(r"channels=0"))
+    first.click()
+    overlay = page.locator("#enlarged img")
+    expect(overlay).to_be_visible()
+    page.wait_for_function("document.querySelector('#enlarged img').naturalWidth >= 256")
+    page.locator("#enlarged").click()
+    expect(page.locator("#enlarged")).to_have_count(0)
+    assert page.console_errors == []
+
+
+def test_export_downloads_the_model_from_the_run_page(
+    page: Page, live_server: str, client: Any, watch: Any, tmp_path: Path
+) -> None:
+    job = client.post(
+        "/api/train", json={"data": "tiny", "name": "dl", "hyperparameters": {"epochs": 1}}
+    ).json()
+    assert watch.job(job["id"])["status"] == "completed"
+    open_page(page, live_server, "#runs")
+    page.click(".run-row[data-run=dl] .run-link")
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt"), ("safetensors", ".zip")):
+        with page.expect_download() as info:
+            page.click(f"a.export-link[data-format={fmt}]")
+        download = info.value
+        assert download.suggested_filename == f"dl{suffix}"
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        assert saved.stat().st_size > 1000
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "dl.onnx"))
+    assert session.get_inputs()[0].name == "images"
+    assert page.console_errors == []
+
+
+def test_the_form_shows_essentials_first_and_knobs_when_they_apply(
+    page: Page, live_server: str
+) -> None:
+    open_page(page, live_server, "#train")
+    essentials = page.locator("#essentials .knob")
+    expect(essentials).to_have_count(6)
+    expect(page.locator("#advanced")).not_to_have_attribute("open", "")
+    page.click("#advanced > summary")
+    momentum = page.locator(".knob[data-knob=momentum]")
+    focal = page.locator(".knob[data-knob=focal_gamma]")
+    expect(momentum).to_be_hidden()
+    expect(page.locator(".knob[data-knob=beta1]")).to_be_visible()
+    page.select_option("#knob-optimizer", "momentum")
+    expect(momentum).to_be_visible()
+    expect(page.locator(".knob[data-knob=beta1]")).to_be_hidden()
+    expect(focal).to_be_hidden()
+    page.select_option("#knob-loss", "focal")
+    expect(focal).to_be_visible()
+    # the ladders are one click away
+    page.fill("#knob-learning_rate", "0.01")
+    page.click("#ladder-up-learning_rate")
+    expect(page.locator("#knob-learning_rate")).to_have_value("0.03")
+    page.click("#ladder-down-learning_rate")
+    page.click("#ladder-down-learning_rate")
+    expect(page.locator("#knob-learning_rate")).to_have_value("0.003")
+    page.fill("#knob-batch_size", "32")
+    page.click("#ladder-up-batch_size")
+    expect(page.locator("#knob-batch_size")).to_have_value("64")
     assert page.console_errors == []

@@ -133,3 +133,41 @@ def test_a_project_folder_opens_as_its_labelled_classes(
     )
     thumb = client.get(info["classes"][0]["thumbnails"][0])
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+
+
+def test_multichannel_thumbnails_colour_each_channel_and_toggle(
+    client: TestClient, data_root: Path
+) -> None:
+    import io
+
+    import numpy as np
+    import tifffile
+    from PIL import Image
+
+    folder = data_root / "two"
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    image = np.zeros((2, 8, 8), np.uint16)
+    image[0, :, :4] = 4000  # channel 0 bright on the left
+    image[1, :, 4:] = 4000  # channel 1 bright on the right
+    for cls in ("a", "b"):
+        tifffile.imwrite(folder / cls / "x.tif", image)
+    base = "/api/datasets/thumbnail?path=two&cls=a&index=0"
+
+    def rgb(query: str = "") -> np.ndarray:
+        response = client.get(base + query)
+        assert response.status_code == 200, response.text
+        return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+
+    both = rgb()
+    assert both.shape[0] == 96  # scaled up to the thumbnail side
+    left, right = both[:, 10], both[:, -10]
+    assert left[:, 0].min() == 255 and left[:, 1].max() == 0  # channel 0 in red
+    assert right[:, 1].min() == 255 and right[:, 0].max() == 0  # channel 1 in green
+    only_second = rgb("&channels=1")
+    assert only_second[:, 10].max() == 0 and only_second[:, -10, 1].min() == 255
+    big = rgb("&side=512")
+    assert big.shape[0] >= 500
+    missing = client.get(base + "&channels=5")
+    assert missing.status_code == 400 and "channels 0 to 1" in missing.json()["error"]
+    assert client.get(base + "&channels=x").status_code == 422

@@ -171,6 +171,32 @@ def test_unknown_jobs_and_runs_are_404s(client: TestClient) -> None:
     assert client.delete("/api/runs/bad%20name").status_code == 400
 
 
+def test_init_from_is_a_run_of_this_store_or_a_file_under_the_data_roots(
+    client: TestClient, watch: Any, tmp_path: Path
+) -> None:
+    spec = {f["name"]: f for f in client.get("/api/knobs").json()["knobs"]}
+    assert spec["init_from"]["input"] == "text" and spec["init_from"]["nullable"] is True
+    assert spec["freeze_epochs"]["group"] == "transfer"
+    secret = tmp_path / "outside.pth"
+    secret.write_bytes(b"x")
+    for outside in (str(secret), "no-such-run"):
+        refused = client.post(
+            "/api/train",
+            json={"data": "tiny", "hyperparameters": {**TINY, "init_from": outside}},
+        )
+        assert refused.status_code in (403, 404), refused.text
+        assert refused.json()["error"].startswith("invalid init_from: ")
+    first = client.post("/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "b"})
+    assert watch.job(first.json()["id"])["status"] == "completed"
+    tuned = client.post(
+        "/api/train",
+        json={"data": "tiny", "hyperparameters": {**TINY, "init_from": "b", "freeze_epochs": 1}},
+    )
+    assert tuned.status_code == 202, tuned.text
+    job = watch.job(tuned.json()["id"])
+    assert job["status"] == "completed", job["error"]
+
+
 def test_a_confusion_cell_lists_its_validation_images(client: TestClient, watch: Any) -> None:
     started = client.post(
         "/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "cells"}

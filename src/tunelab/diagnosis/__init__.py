@@ -87,7 +87,23 @@ def diagnose(
         found = first(c, hp)
         add_secondary(found, c, hp)
     found.evidence = {key: clean(value) for key, value in found.evidence.items()}
+    found.at_epoch, found.mark = where(found.verdict, c)
     return found
+
+
+def where(verdict: str, c: Any) -> tuple[int | None, str]:
+    """The epoch a chart marks for ``verdict`` and its label (None when nothing points)."""
+    if c.n == 0:
+        return None, ""
+    if verdict == "overfitting":
+        return int(c.epochs[c.best]), "validation loss turns up after this epoch"
+    if verdict == "diverged":
+        return int(c.epochs[-1]), "diverged here"
+    if verdict == "too-short":
+        return int(c.epochs[-1]), "still improving when training ended"
+    if verdict == "good-fit":
+        return int(c.epochs[c.best]), "best validation loss"
+    return None, ""
 
 
 def diagnose_run(run: Any) -> Diagnosis:

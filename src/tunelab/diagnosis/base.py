@@ -33,6 +33,9 @@ class Diagnosis:
     evidence: dict[str, Any] = field(default_factory=dict)
     next_step: dict[str, Any] = field(default_factory=dict)
     secondary: list[dict[str, Any]] = field(default_factory=list)
+    #: Where on the curves it shows: the epoch to mark, and what to write there.
+    at_epoch: int | None = None
+    mark: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
+from tunelab.runs.hashes import HASHES_FILE, split_hashes
 from tunelab.runs.store import usual_mode
 from tunelab.training.callbacks import (
     BestWeights,
@@ -28,6 +30,13 @@ from tunelab.training.callbacks import (
     DivergenceCheck,
     EarlyStopping,
     TrainState,
+)
+from tunelab.training.checkpoint import (
+    Checkpoint,
+    Restored,
+    check_resumable,
+    read_checkpoint,
+    resume_knobs,
 )
 from tunelab.training.device import (
     choose_device,
@@ -37,8 +46,9 @@ from tunelab.training.device import (
 )
 from tunelab.training.loop import Batches, evaluate, fit
 from tunelab.training.schedules import create_schedule
-from tunelab.training.setup import build_training, resolve_dataset
+from tunelab.training.setup import build_training, make_optimizer, resolve_dataset
 from tunelab.training.step import augmenter
+from tunelab.training.transfer import FreezeBackbone, apply_init, load_source, parameter_groups
 
 
 def as_hyperparameters(
@@ -73,6 +83,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     skip_bad: bool = False,
     split: tuple[np.ndarray, np.ndarray] | None = None,
+    _resume: tuple[Run, Restored] | None = None,
     **knobs: Any,
 ) -> Run:
     """Train a classifier on ``data`` and store the run; return it.
@@ -86,16 +97,26 @@ def train(
 
     >>> run = train("digits", epochs=2, learning_rate=0.003)  # doctest: +SKIP
     >>> run.summary["best_val_accuracy"]  # doctest: +SKIP
+
+    ``init_from`` starts from trained weights and :func:`resume` continues a run; see
+    :mod:`tunelab.training.transfer` and :mod:`tunelab.training.checkpoint`.
     """
     hp = as_hyperparameters(hyperparameters, knobs, data, skip_bad)
     store = store if isinstance(store, RunStore) else RunStore(store)
     dataset = resolve_dataset(data, hp, skip_bad)
-    run = store.create(_prefix(data, hp), name)
+    restored = None
+    if _resume is not None:
+        run, restored = _resume
+        check_resumable(run, restored, dataset)
+        split = tuple(np.asarray(part, dtype=np.int64) for part in restored.split)  # type: ignore[assignment]
+    else:
+        source = load_source(hp.init_from, store) if hp.init_from else None
+        run = store.create(_prefix(data, hp), name)
     run.write_config(hp)
     set_threads(hp.threads)
     if split is None:
         train_idx, val_idx, split_note = dataset.split(
-            hp.validation_fraction, hp.seed, hp.use_manifest_split
+            hp.validation_fraction, hp.validation_seed, hp.use_manifest_split
         )
     else:
         (train_idx, val_idx), split_note = split, "validation split: given by the caller."
@@ -120,7 +141,32 @@ def train(
     _, channels, height, width = dataset.images.shape
     num_classes = len(dataset.class_names)
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=hp.learning_rate)
-    store.check_space(_bytes_needed(model, hp.epochs, len(train_idx), batch_size), run)
+    init_notes: list[str] = []
+    if hp.init_from and restored is None and source is not None:
+        try:
+            init_notes = apply_init(
+                model,
+                source,
+                model_name=hp.model,
+                class_names=list(dataset.class_names),
+                input_size=(height, width),
+            )
+        except TunelabError:
+            shutil.rmtree(run.path, ignore_errors=True)  # a refused run leaves nothing
+            raise
+        run.warnings.extend(init_notes)
+    if hp.init_from and hp.backbone_lr_factor != 1.0:
+        groups = parameter_groups(model, hp.learning_rate, hp.backbone_lr_factor)
+        optimizer = make_optimizer(hp, groups, hp.learning_rate)
+    elif not hp.init_from and (hp.freeze_epochs or hp.backbone_lr_factor != 1.0):
+        run.warnings.append(
+            f"freeze_epochs={hp.freeze_epochs} and backbone_lr_factor={hp.backbone_lr_factor:g} "
+            "act only with init_from (trained weights to keep); ignored in this run."
+        )
+    store.check_space(
+        _bytes_needed(model, hp.epochs, len(train_idx), batch_size),
+        run if restored is None else None,
+    )
     train_data = Batches.from_arrays(
         dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
     )
@@ -136,7 +182,8 @@ def train(
         step_epochs=hp.schedule_step_epochs,
         gamma=hp.schedule_gamma,
         plateau_patience=hp.plateau_patience,
-        max_lr=hp.learning_rate,
+        # With a backbone group each group peaks at its own lr.
+        max_lr=hp.learning_rate if len(optimizer.param_groups) == 1 else None,
     )
     augment = augmenter(list(hp.augment))
 
@@ -144,6 +191,27 @@ def train(
     if hp.early_stopping_patience:
         stoppers.append(EarlyStopping(hp.early_stopping_patience))
     stoppers.append(DivergenceCheck())
+    generator = torch.Generator().manual_seed(hp.seed)
+    start = None
+    if restored is not None:
+        start = restored.apply(model, optimizer, schedule, generator, stoppers, hp.epochs)
+    extra: list[Callback] = []
+    if hp.init_from and hp.freeze_epochs:
+        extra.append(FreezeBackbone(model, hp.freeze_epochs))
+    data_name = _data_name(data, dataset)
+    extra.append(
+        Checkpoint(
+            run,
+            optimizer,
+            schedule,
+            generator,
+            stoppers,
+            data=data_name,
+            split=(train_idx, val_idx),
+            class_names=list(dataset.class_names),
+            keep_best=bool(hp.early_stopping_patience and hp.restore_best_weights),
+        )
+    )
 
     started = time.perf_counter()
     state = fit(
@@ -160,7 +228,9 @@ def train(
         seed=hp.seed,
         gradient_clip=hp.gradient_clip,
         augment=augment,
-        callbacks=[*stoppers, *callbacks],
+        callbacks=[*stoppers, *extra, *callbacks],
+        generator=generator,
+        state=start,
     )
     seconds = time.perf_counter() - started
 
@@ -183,6 +253,7 @@ def train(
     }
     try:
         run.write_json("model.json", info)
+        run.write_json(HASHES_FILE, split_hashes(dataset.images, train_idx, val_idx))
         run.write_metrics(state.history, state.batches)
         if state.status != "diverged":
             from safetensors.torch import save_file
@@ -216,6 +287,10 @@ def train(
     summary["data_notes"] = [*dataset.notes, split_note]
     from tunelab.diagnosis import diagnose
 
+    if hp.init_from:
+        summary["init_from"] = {"source": hp.init_from, "notes": init_notes}
+    if restored is not None:
+        summary["resumed_from_epoch"] = restored.epoch
     summary["diagnosis"] = diagnose(
         state.history, state.batches, summary, hp.model_dump()
     ).to_dict()
@@ -227,20 +302,69 @@ def train(
     return run
 
 
+def resume(
+    run: Run | str,
+    *,
+    store: RunStore | str | Path | None = None,
+    epochs: int | None = None,
+    data: str | Path | ImageDataset | None = None,
+    callbacks: Sequence[Callback] = (),
+    skip_bad: bool = False,
+    threads: int | None = None,
+) -> Run:
+    """Continue ``run`` from its last checkpoint, in the same run folder, up to ``epochs``
+    epochs in all (default: the epochs it planned); the curves continue where they stopped.
+
+    The run's own knobs and data split are used (``data``: the run's data unless given,
+    e.g. when it was trained on a data set held in memory). With the same seed, a resumed
+    run ends with the same numbers as one trained without the break.
+
+    >>> first = train("digits", epochs=2)  # doctest: +SKIP
+    >>> resume(first, epochs=4).summary["epochs_run"]  # doctest: +SKIP
+    4
+    """
+    store = store if isinstance(store, RunStore) else RunStore(store)
+    run = store.get(run) if isinstance(run, str) else run
+    restored = read_checkpoint(run)
+    hp = resume_knobs(run, restored, epochs, threads)
+    source = data if data is not None else restored.data
+    return train(
+        source, hp, store=store, callbacks=callbacks, skip_bad=skip_bad, _resume=(run, restored)
+    )
+
+
 def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size: int) -> int:
     """A generous estimate of a run's size: weights (twice, for the atomic write), the
-    per-batch metrics (about 100 bytes a row) and 1 MB for the rest (curves, JSON)."""
+    checkpoint, the per-batch metrics (about 100 bytes a row) and 1 MB for the rest."""
     weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
     rows = epochs * math.ceil(n_train / max(batch_size, 1))
-    return 2 * weights + 100 * rows + 1_000_000
+    # The checkpoint (weights, optimizer moments, best weights) is also written twice.
+    return 2 * weights + 8 * weights + 100 * rows + 1_000_000
+
+
+def _data_name(data: Any, dataset: ImageDataset) -> str:
+    """The data as a run records it; an existing path is made absolute, so that
+    :func:`resume` finds it from any folder."""
+    text = dataset.source if isinstance(data, ImageDataset) else str(data)
+    path = Path(text)
+    return str(path.resolve()) if text and path.exists() else text
 
 
 def _prefix(data: Any, hp: Hyperparameters) -> str:
-    if isinstance(data, ImageDataset):
-        stem = Path(data.source).name or "data"
-    else:
-        stem = Path(str(data)).name or "data"
-    return f"{stem}-{hp.model}-{hp.optimizer}"
+    """The data set's name, the model, the optimizer, then other knobs set off default."""
+    from tunelab.runs.naming import changed_knobs, dataset_name, short_value
+
+    stem = dataset_name(data.source if isinstance(data, ImageDataset) else str(data))
+    changed = changed_knobs(hp.model_dump(), Hyperparameters().model_dump())
+    extra = [
+        f"{_ABBREVIATIONS.get(key, key)}{short_value(value)}"
+        for key, value in changed.items()
+        if key not in ("model", "optimizer", "seed", "split_seed")
+    ]
+    return "-".join([stem, hp.model, hp.optimizer, *extra])
+
+
+_ABBREVIATIONS = {"learning_rate": "lr", "batch_size": "bs", "epochs": "e", "dropout": "do"}
 
 
 def _summary(

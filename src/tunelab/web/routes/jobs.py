@@ -34,12 +34,37 @@ class TrainRequest(BaseModel):
     name: str | None = Field(None, max_length=120)
 
 
-def checked_knobs(values: dict[str, Any]) -> dict[str, Any]:
-    """The form's values if they are valid knobs, else a 422 naming every bad field."""
+def checked_knobs(values: dict[str, Any], settings: Any = None) -> dict[str, Any]:
+    """The form's values if they are valid knobs, else a 422 naming every bad field.
+
+    With ``settings``, ``init_from`` is confined: a run of this server's store (made the
+    path of its weights, so sweeps and trials find it too) or a file under the data roots.
+    """
     hp, errors = forms.validate(values)
     if hp is None:
         raise KnobsRefused(errors)
+    if settings is not None and hp.init_from:
+        values = {**values, "init_from": _init_path(settings, hp.init_from)}
     return values
+
+
+def _init_path(settings: Any, text: str) -> str:
+    from tunelab.web.security import confine
+
+    run = settings.runs_dir / text
+    if "/" not in text and (run / "model.safetensors").is_file():
+        return str(run / "model.safetensors")
+    try:
+        path = confine(text, settings.data_roots)
+    except WebError as err:
+        raise WebError(err.status, f"invalid init_from: {err.message}") from None
+    if not path.is_file():
+        raise WebError(
+            404,
+            f"invalid init_from: {text!r} is neither a run with weights in this server's run "
+            "store nor a weights file under the data roots. Choose a run from the Runs page.",
+        )
+    return str(path)
 
 
 class KnobsRefused(WebError):
@@ -53,7 +78,7 @@ def start_train(request: Request, body: TrainRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    values = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    values = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422 with every bad field
     if body.name is not None:
         check_name(body.name)
         if (settings.runs_dir / body.name).exists():
