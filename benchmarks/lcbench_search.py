@@ -1,46 +1,67 @@
-"""tunelab ``auto`` against Optuna's TPE, TPE + Hyperband and random search on LCBench.
+"""tunelab ``auto`` against Optuna, SMAC3 and DEHB on the LCBench yardstick (issue 13).
 
 LCBench (via the YAHPO Gym surrogate, see ``lcbench_surrogate.py``) predicts, for an MLP
 configuration on an OpenML task, the validation accuracy and the cumulative training time
-after each of 52 epochs. Every method tunes the same 7 hyperparameters; its objective
-reports the accuracy once per epoch, so pruners can stop a trial early.
+after each of 52 epochs. Every method tunes the same 7 hyperparameters on the same tasks.
 
-Time is *simulated*: a trial costs the surrogate's training time up to the last epoch it
-ran (the time output is cumulative), and a run stops once the trials it ran cost the
-largest budget. Trials run one after another (``n_trials`` loops, stopped by a callback),
-so the wall-clock budget of ``tune`` plays no part; the regret curve is rebuilt from the
-trial records afterwards.
+The yardstick, per task:
+- a *reference* of 3,000 random configurations trained fully (fixed seed,
+  ``lcbench_surrogate.reference``, cached on disk after the first run);
+- budget = 50 x R, R = the reference's median full-training (52-epoch) time;
+- time is *simulated*: a trial costs the surrogate's cumulative time up to the last epoch
+  it ran; a run stops once its trials cost the budget (trials run one after another);
+- the incumbent at a moment is the best *complete* (52-epoch) trial finished by then;
+- normalised regret = (reference best - incumbent) / (reference best - reference median),
+  1 before the first complete trial (below 0 when a method beats the reference's best).
+Reported: the mean over tasks and seeds at 2, 5, 10, 25, 50 and 100 % of the budget, one
+table with every method from one run. Each (task, seed) gets its own sampler seed, the
+same for every method.
 
-Budgets are in units of R, the task's median cost of one full 52-epoch run (over 64
-random configurations). At each budget the incumbent is the best *complete* trial finished
-within it (what ``TuneResult.best_value`` reports; a trial stopped early does not count).
-Normalised regret per task: ``(best - incumbent) / (best - worst)`` over the surrogate's
-range on that task: the best and worst final accuracy of 1,000 random configurations,
-widened by anything a method found; 1 before the first complete trial.
+Methods (``--methods`` takes names, or ``anchors`` / ``all``):
+  random            Optuna RandomSampler(seed), no pruning
+  tpe               Optuna TPESampler(seed) defaults, no pruning
+  tpe+hyperband     Optuna TPESampler(seed) + HyperbandPruner() defaults
+  random+hyperband  Optuna RandomSampler(seed) + HyperbandPruner() defaults
+  smac              SMAC3 MultiFidelityFacade (random forest over every budget, Hyperband)
+  dehb              DEHB (differential evolution + Hyperband)
+  auto              tunelab.tune(strategy="auto", pruner="auto", max_resource=52)
+  auto+portfolio    the same, trying first the warm-start portfolio chosen offline
+                    leave-one-task-out (``lcbench_portfolio.py``: never from the task run)
+Optuna objectives report each epoch and check the pruner after it, except at epoch 52
+(stopping there would only relabel a finished run); tunelab's Reporter does the same.
+Development candidates: ``tunelab-<strategy>+<pruner>`` (any registered names).
 
-Every objective reports each epoch and checks the pruner after it, except at the last
-epoch (52), where stopping would only relabel a finished run; tunelab's Reporter does the
-same when given ``max_resource``.
+SMAC3 and DEHB need ConfigSpace 1.x, which yahpo-gym's pins exclude, so they run in
+their own virtualenv, as one subprocess per (method, seed) over the tasks
+(``lcbench_external.py``)::
 
-Methods:
-  auto            tunelab.tune(strategy="auto", pruner="auto", max_resource=52)
-  auto+init       the same, with the config space's defaults as ``initial_points``
-  tpe             plain Optuna: TPESampler(seed) defaults, no pruning
-  tpe+hyperband   plain Optuna: TPESampler(seed) + HyperbandPruner() defaults
-  random          plain Optuna: RandomSampler(seed), no pruning
-  candidates for auto (``--methods all``): tunelab's tpe with no pruner, asha (epochs 1,
-  3, 9, 27), hyperband and median; Optuna random + asha.
+    python -m venv /work/venv-smac
+    /work/venv-smac/bin/pip install smac dehb onnxruntime
 
-Default: 8 tasks (every fourth of the 34, in config-space order) x 3 seeds, budget 40 R,
-two processes; a few minutes. ``--tasks all`` runs all 34.
+Its python is ``$TUNELAB_SMAC_PYTHON`` (default ``/work/venv-smac/bin/python``).
 
-    python benchmarks/lcbench_search.py [--tasks all] [--seeds 5] [--methods all]
+Every run is deterministic for its seed (simulated time: the machine's load plays no
+part), so trajectories are kept on disk (``~/.cache/tunelab-bench/runs``, keyed by method,
+task, seed, budget and the Optuna/SMAC3/DEHB/onnxruntime versions; for tunelab's methods
+also a hash of tunelab's search code and of these benchmark files, so a change reruns
+them) and reused by later runs with the same key; ``--fresh`` runs everything anew.
+
+    python benchmarks/lcbench_search.py --tasks all --seeds 5 --jobs 2
+    python benchmarks/lcbench_search.py --tasks every:3 --seeds 2   # a quick look
+
+``--external-seeds K`` gives SMAC3 and DEHB fewer seeds than the rest, and ``--smac-tasks``
+SMAC3 fewer tasks (it costs the most CPU: about 10 s per run against 1-3 s for TPE); the
+table says each row's tasks x seeds, and the target lines compare each anchor with ours
+on the (task, seed) runs both have.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import subprocess
 import sys
 import time
 import zlib
@@ -52,20 +73,19 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from lcbench_surrogate import EPOCHS, LCBench  # noqa: E402
+from lcbench_surrogate import CACHE, EPOCHS, LCBench, reference  # noqa: E402
 
-REQUIRED = ["auto", "auto+init", "tpe", "tpe+hyperband", "random"]
-CANDIDATES = [
-    "tunelab-tpe",
-    "tunelab-tpe+asha",
-    "tunelab-tpe+hyperband",
-    "tunelab-tpe+median",
-    "random+asha",
-]
-BUDGETS = (1, 2, 5, 10, 20, 40)  # in units of R (one full run)
+ANCHORS = ["random", "tpe", "tpe+hyperband", "random+hyperband", "smac", "dehb"]
+OURS = ["auto", "auto+portfolio"]
+FRACTIONS = (0.02, 0.05, 0.10, 0.25, 0.50, 1.00)
+BUDGET_R = 50  # the budget, in units of R
+EXTERNAL = ("smac", "dehb")
+SMAC_PYTHON = os.environ.get("TUNELAB_SMAC_PYTHON", "/work/venv-smac/bin/python")
 
+Trajectory = list[tuple[float, float | None]]  # (cumulative cost, value if complete)
 _bench: LCBench | None = None
 
 
@@ -90,13 +110,6 @@ def lcbench_space() -> dict[str, Any]:
     }
 
 
-def initial_point() -> dict[str, Any]:
-    return {
-        k: int(round(v)) if k in ("batch_size", "max_units", "num_layers") else float(v)
-        for k, v in bench().default_config().items()
-    }
-
-
 def tunelab_objective(params: dict[str, Any], reporter: Any, *, task: str) -> float:
     accuracy, _ = bench().curve(task, params)
     for epoch in range(1, EPOCHS + 1):
@@ -109,7 +122,7 @@ class StopAtSimulatedBudget:
 
     def __init__(self, task: str, limit: float) -> None:
         self.task, self.limit, self.spent = task, limit, 0.0
-        self.trajectory: list[tuple[float, float | None]] = []  # (time, complete value)
+        self.trajectory: Trajectory = []
 
     def __call__(self, study: Any, trial: Any) -> None:
         import optuna
@@ -124,25 +137,32 @@ class StopAtSimulatedBudget:
             study.stop()
 
 
-def run_tunelab(task: str, seed: int, limit: float, strategy: str, pruner: str, init: bool):
+def run_tunelab(
+    task: str, seed: int, limit: float, strategy: str, pruner: str, portfolio: bool = False
+) -> Trajectory:
     from tunelab.search import tune
 
+    points = None
+    if portfolio:
+        from lcbench_portfolio import portfolio_for
+
+        points = portfolio_for(task)
     stop = StopAtSimulatedBudget(task, limit)
     tune(
         partial(tunelab_objective, task=task),
         lcbench_space(),
         strategy=strategy,
         pruner=pruner,
-        n_trials=100_000,
+        n_trials=1_000_000,
         seed=seed,
         max_resource=EPOCHS,
-        initial_points=[initial_point()] if init else None,
+        initial_points=points,
         callbacks=[stop],
     )
     return stop.trajectory
 
 
-def run_optuna(task: str, seed: int, limit: float, sampler: str, pruner: str):
+def run_optuna(task: str, seed: int, limit: float, sampler: str, pruner: str) -> Trajectory:
     import optuna
 
     from tunelab.search.space import suggest
@@ -164,147 +184,250 @@ def run_optuna(task: str, seed: int, limit: float, sampler: str, pruner: str):
     pruners: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
         "none": optuna.pruners.NopPruner,
         "hyperband": optuna.pruners.HyperbandPruner,
-        "asha": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
     }
     study = optuna.create_study(
         direction="maximize", sampler=samplers[sampler](), pruner=pruners[pruner]()
     )
     stop = StopAtSimulatedBudget(task, limit)
-    study.optimize(objective, n_trials=100_000, callbacks=[stop])
+    study.optimize(objective, n_trials=1_000_000, callbacks=[stop])
     return stop.trajectory
 
 
-METHODS: dict[str, Callable[[str, int, float], list[tuple[float, float | None]]]] = {
-    "auto": partial(run_tunelab, strategy="auto", pruner="auto", init=False),
-    "auto+init": partial(run_tunelab, strategy="auto", pruner="auto", init=True),
+def run_external(method: str, items: list[tuple[str, int, float, Path]]) -> None:
+    """SMAC3 or DEHB in their own virtualenv (see ``lcbench_external.py``): one process
+    for ``items`` = (task, sampler seed, budget, where to write the trajectory)."""
+    args = [f"{task}={seed}={limit!r}={path}" for task, seed, limit, path in items]
+    out = subprocess.run(
+        [SMAC_PYTHON, str(HERE / "lcbench_external.py"), method, *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"{method} failed: {out.stderr.strip()[-2000:]}")
+
+
+METHODS: dict[str, Callable[[str, int, float], Trajectory]] = {
+    "random": partial(run_optuna, sampler="random", pruner="none"),
     "tpe": partial(run_optuna, sampler="tpe", pruner="none"),
     "tpe+hyperband": partial(run_optuna, sampler="tpe", pruner="hyperband"),
-    "random": partial(run_optuna, sampler="random", pruner="none"),
-    "tunelab-tpe": partial(run_tunelab, strategy="tpe", pruner="none", init=False),
-    "tunelab-tpe+asha": partial(run_tunelab, strategy="tpe", pruner="asha", init=False),
-    "tunelab-tpe+hyperband": partial(run_tunelab, strategy="tpe", pruner="hyperband", init=False),
-    "tunelab-tpe+median": partial(run_tunelab, strategy="tpe", pruner="median", init=False),
-    "random+asha": partial(run_optuna, sampler="random", pruner="asha"),
+    "random+hyperband": partial(run_optuna, sampler="random", pruner="hyperband"),
+    "auto": partial(run_tunelab, strategy="auto", pruner="auto"),
+    "auto+portfolio": partial(run_tunelab, strategy="auto", pruner="auto", portfolio=True),
 }
 
 
-def random_configs(n: int, seed: int) -> list[dict[str, Any]]:
-    rng = np.random.default_rng(seed)
-    configs = []
-    for _ in range(n):
-        config = {
-            "batch_size": int(round(np.exp(rng.uniform(np.log(16), np.log(512))))),
-            "learning_rate": float(np.exp(rng.uniform(np.log(1e-4), np.log(1e-1)))),
-            "max_dropout": float(rng.uniform(0, 1)),
-            "max_units": int(round(np.exp(rng.uniform(np.log(64), np.log(1024))))),
-            "momentum": float(rng.uniform(0.1, 0.99)),
-            "num_layers": int(rng.integers(1, 6)),
-            "weight_decay": float(rng.uniform(1e-5, 0.1)),
-        }
-        configs.append(config)
-    return configs
+def method_runner(name: str) -> Callable[[str, int, float], Trajectory]:
+    if name in METHODS:
+        return METHODS[name]
+    if name.startswith("tunelab-"):
+        strategy, _, pruner = name.removeprefix("tunelab-").partition("+")
+        return partial(run_tunelab, strategy=strategy, pruner=pruner or "none")
+    raise SystemExit(f"unknown method {name!r}: use {', '.join([*METHODS, *EXTERNAL])}")
 
 
-def task_scale(task: str) -> tuple[float, float, float]:
-    """(R, best, worst): R is the median simulated time of a full 52-epoch run over 64
-    random configurations; best and worst are final accuracies over 1,000 of them."""
-    costs = [bench().curve(task, c)[1][-1] for c in random_configs(64, 12345)]
-    finals = [bench().curve(task, c)[0][-1] for c in random_configs(1000, 54321)]
-    bench()._cache.clear()
-    return float(np.median(costs)), float(max(finals)), float(min(finals))
+def task_seed(task: str, seed: int) -> int:
+    # A seed per task and repetition: with one seed per repetition every task would start
+    # from the same random configurations, and five draws would decide the small budgets.
+    return (zlib.crc32(task.encode()) + 7919 * seed) % 2**31
 
 
-def one_run(job: tuple[str, str, int, float]) -> tuple[str, str, int, list, float]:
+def _versions() -> str:
+    from importlib.metadata import version
+
+    import optuna
+
+    found = [f"optuna{optuna.__version__}", f"ort{version('onnxruntime')}"]
+    tools = subprocess.run(
+        [SMAC_PYTHON, "-c", "from importlib.metadata import version as v; "
+         "print(f'smac{v(\"smac\")}_dehb{v(\"dehb\")}')"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    found.append(tools.stdout.strip() or "no-smac")
+    return "_".join(found)
+
+
+def _code_hash() -> str:
+    """A hash of tunelab's search code and of the LCBench benchmark files."""
+    code = hashlib.sha1()
+    root = HERE.parent / "src" / "tunelab" / "search"
+    for path in sorted([*root.glob("*.py"), *HERE.glob("lcbench_*.py")]):
+        code.update(path.name.encode() + path.read_bytes())
+    return code.hexdigest()[:10]
+
+
+RUNS_CACHE = CACHE / "runs"
+Job = tuple[str, list[tuple[str, int, float]], str]  # method, [(task, seed, budget)], key
+
+
+def _run_path(method: str, task: str, seed: int, limit: float, key: str) -> Path:
+    return RUNS_CACHE / key / f"{method}-{task}-{seed}-{limit:.3f}.json"
+
+
+def one_job(job: Job) -> tuple[str, dict[tuple[str, int], Trajectory]]:
+    """Run (or, for an anchor, reuse) ``method`` on each (task, seed); their trajectories."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    method, task, seed, limit = job
-    started = time.perf_counter()
-    # A seed per task and repetition: with one seed per repetition every task would start
-    # from the same random configurations, and five draws would decide the small budgets.
-    task_seed = (zlib.crc32(task.encode()) + 7919 * seed) % 2**31
-    trajectory = METHODS[method](task, task_seed, limit)
-    return method, task, seed, trajectory, time.perf_counter() - started
+    method, items, key = job
+    started = time.process_time()
+    paths = {(t, s): _run_path(method, t, s, limit, key) for t, s, limit in items}
+    reuse = key != "fresh"
+    todo = [(t, s, limit) for t, s, limit in items if not (reuse and paths[t, s].is_file())]
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if todo and method in EXTERNAL:
+        run_external(method, [(t, task_seed(t, s), limit, paths[t, s]) for t, s, limit in todo])
+    for task, seed, limit in todo if method not in EXTERNAL else ():
+        rows = method_runner(method)(task, task_seed(task, seed), limit)
+        tmp = paths[task, seed].with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows))
+        tmp.replace(paths[task, seed])
+        bench()._cache.clear()
+    runs = {ts: [(float(t), v) for t, v in json.loads(p.read_text())] for ts, p in paths.items()}
+    if todo:
+        print(f"  {method}: {len(todo)} run(s) in {time.process_time() - started:.0f} cpu s",
+              file=sys.stderr, flush=True)  # fmt: skip
+    return method, runs
 
 
-def incumbent(trajectory: list[tuple[float, float | None]], budget: float) -> float | None:
-    values = [v for t, v in trajectory if t <= budget and v is not None]
+def incumbent(trajectory: Trajectory, spent: float) -> float | None:
+    values = [v for t, v in trajectory if t <= spent and v is not None]
     return max(values) if values else None
+
+
+def regret_table(
+    runs: dict[tuple[str, str, int], Trajectory],
+    refs: dict[str, dict[str, float]],
+    method: str,
+    tasks: list[str],
+    seeds: int,
+) -> np.ndarray:
+    """``method``'s normalised regret, shape (tasks, seeds, fractions); NaN where not run."""
+    out = np.full((len(tasks), seeds, len(FRACTIONS)), np.nan)
+    for i, task in enumerate(tasks):
+        ref = refs[task]
+        for s in range(seeds):
+            if (method, task, s) not in runs:
+                continue
+            for k, f in enumerate(FRACTIONS):
+                inc = incumbent(runs[method, task, s], f * BUDGET_R * ref["R"])
+                out[i, s, k] = (
+                    1.0 if inc is None else (ref["best"] - inc) / (ref["best"] - ref["median"])
+                )
+    return out
+
+
+def pick_tasks(spec: str, every: list[str]) -> list[str]:
+    if spec == "all":
+        return every
+    if spec.startswith("every:"):
+        return every[:: int(spec.split(":")[1])]
+    return spec.split(",")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", default="default", help="default (8), all (34), or ids a,b")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=max(BUDGETS), help="largest budget, in R")
-    parser.add_argument("--methods", default="required", help="required, all, or names a,b")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--tasks", default="all", help="all (34), every:N (every Nth), or ids a,b")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--external-seeds", type=int, default=None, help="seeds for smac and dehb (default --seeds)"
+    )
+    parser.add_argument("--smac-tasks", default=None, help="tasks for smac (default --tasks)")
+    parser.add_argument("--methods", default="all", help="anchors, all, or names a,b")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--fresh", action="store_true", help="rerun everything (no cache)")
     args = parser.parse_args(argv)
 
-    every = bench().tasks
-    tasks = {"default": every[::4][:8], "all": every}.get(args.tasks) or args.tasks.split(",")
-    methods = {"required": REQUIRED, "all": REQUIRED + CANDIDATES}.get(args.methods)
+    tasks = pick_tasks(args.tasks, bench().tasks)
+    smac_tasks = [t for t in pick_tasks(args.smac_tasks or args.tasks, tasks) if t in tasks]
+    methods = {"anchors": ANCHORS, "all": ANCHORS + OURS}.get(args.methods)
     methods = methods or args.methods.split(",")
-    budgets = [b for b in BUDGETS if b <= args.budget] or [args.budget]
-    print(f"LCBench surrogate via {bench().backend}; {len(tasks)} tasks x {args.seeds} seeds; "
-          f"budgets {budgets} x R; methods: {', '.join(methods)}")  # fmt: skip
-    print(f"tasks: {', '.join(tasks)}", flush=True)
+    for m in methods:
+        if m not in EXTERNAL:
+            method_runner(m)
+    ext_seeds = args.seeds if args.external_seeds is None else args.external_seeds
+    n_seeds = {m: ext_seeds if m in EXTERNAL else args.seeds for m in methods}
+    task_set = {m: smac_tasks if m == "smac" else tasks for m in methods}
+    print(f"LCBench surrogate via {bench().backend}; {len(tasks)} tasks x {args.seeds} seeds "
+          f"(smac: {len(smac_tasks)} tasks x {ext_seeds} seeds, dehb: {ext_seeds} seeds); "
+          f"budget {BUDGET_R} R per task; methods: {', '.join(methods)}")  # fmt: skip
+    print(f"tasks: {', '.join(tasks)}")
+    if smac_tasks != tasks:
+        print(f"smac tasks: {', '.join(smac_tasks)}")
+    sys.stdout.flush()
 
     started = time.perf_counter()
-    scale = {task: task_scale(task) for task in tasks}
-    unit = {task: scale[task][0] for task in tasks}
-    jobs = [
-        (m, t, s, unit[t] * budgets[-1]) for t in tasks for s in range(args.seeds) for m in methods
-    ]
-    # Longest jobs first, so the pool does not end on one straggler.
-    jobs.sort(key=lambda j: "tpe" not in j[0] and "auto" not in j[0])
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(one_run, jobs))
+        refs = dict(zip(tasks, pool.map(_reference, tasks), strict=True))
+        key = "fresh" if args.fresh else _versions()
+        ours_key = "fresh" if args.fresh else f"{key}_{_code_hash()}"
+        # Seed by seed (so a stopped run leaves whole seeds behind in the cache); SMAC3
+        # and DEHB as one process per seed over every task, the others a job per run.
+        jobs: list[Job] = []
+        for s in range(max(n_seeds.values())):
+            for m in methods:
+                items = [(t, s, BUDGET_R * refs[t]["R"]) for t in task_set[m] if s < n_seeds[m]]
+                if m in EXTERNAL and items:
+                    jobs.append((m, items, key))
+                else:
+                    k = key if m in ANCHORS else ours_key
+                    jobs.extend((m, [item], k) for item in items)
+        results = list(pool.map(one_job, jobs))
 
-    runs: dict[tuple[str, str, int], list] = {}
-    seconds: dict[str, float] = dict.fromkeys(methods, 0.0)
+    runs: dict[tuple[str, str, int], Trajectory] = {}
     trials: dict[str, int] = dict.fromkeys(methods, 0)
-    for method, task, seed, trajectory, wall in results:
-        runs[method, task, seed] = trajectory
-        seconds[method] += wall
-        trials[method] += len(trajectory)
-    regret = {m: np.zeros((len(tasks), args.seeds, len(budgets))) for m in methods}
-    for i, task in enumerate(tasks):
-        seen = [
-            v
-            for m in methods
-            for s in range(args.seeds)
-            for _, v in runs[m, task, s]
-            if v is not None
-        ]
-        best, worst = max(scale[task][1], *seen), min(scale[task][2], *seen)
-        for m in methods:
-            for s in range(args.seeds):
-                for k, b in enumerate(budgets):
-                    inc = incumbent(runs[m, task, s], b * unit[task])
-                    regret[m][i, s, k] = 1.0 if inc is None else (best - inc) / (best - worst)
-
-    print("\nmean normalised regret (lower is better), by simulated budget in full runs R")
-    width = max(len(m) for m in methods) + 2
-    print("method".ljust(width) + "".join(f"{f'{b} R':>9}" for b in budgets) + "   trials/run")
-    for m in methods:
-        means = regret[m].mean(axis=(0, 1))
-        row = "".join(f"{v:9.4f}" for v in means)
-        print(m.ljust(width) + row + f"   {trials[m] / (len(tasks) * args.seeds):9.1f}")
-    if {"auto", "tpe+hyperband", "random"} <= set(methods):
-        auto = regret["auto"].mean(axis=(0, 1))
-        hb = regret["tpe+hyperband"].mean(axis=(0, 1))
-        rnd = regret["random"].mean(axis=(0, 1))
-        ok_hb = bool(np.all(auto <= hb))
-        ratio = auto[-1] / rnd[-1] if rnd[-1] > 0 else float("inf")
-        print(f"\ntarget auto <= tpe+hyperband at every budget: {'met' if ok_hb else 'NOT met'}")
-        print(f"target auto <= 0.5 x random at {budgets[-1]} R: auto/random = {ratio:.2f} "
-              f"({'met' if ratio <= 0.5 else 'NOT met'})")  # fmt: skip
-    print(
-        f"\n{len(jobs)} runs in {time.perf_counter() - started:.0f} s wall; "
-        f"compute per method (s): " + ", ".join(f"{m} {seconds[m]:.0f}" for m in methods)
-    )
+    for method, by_run in results:
+        for (task, s), trajectory in by_run.items():
+            runs[method, task, s] = trajectory
+            trials[method] += len(trajectory)
+    seeds = max(n_seeds.values())
+    regret = {m: regret_table(runs, refs, m, tasks, seeds) for m in methods}
+    print_table(regret, methods, n_seeds, task_set, trials)
+    print(f"\n{len(jobs)} jobs in {time.perf_counter() - started:.0f} s wall")
     return 0
+
+
+def print_table(
+    regret: dict[str, np.ndarray],
+    methods: list[str],
+    n_seeds: dict[str, int],
+    task_set: dict[str, list[str]],
+    trials: dict[str, int],
+) -> None:
+    print("\nmean normalised regret (lower is better) by fraction of the budget "
+          f"({BUDGET_R} R), over each method's tasks x seeds; [spread] = 10th-90th percentile "
+          "over seeds of the mean over tasks")  # fmt: skip
+    width = max(len(m) for m in methods) + 2
+    head = "".join(f"{f'{f:.0%}':>18}" for f in FRACTIONS)
+    print("method".ljust(width) + "tasks x seeds" + head + "   trials/run")
+    for m in methods:
+        means = np.nanmean(regret[m], axis=(0, 1))
+        per_seed = np.nanmean(regret[m][:, : n_seeds[m]], axis=0)  # (seeds, fractions)
+        lo, hi = np.percentile(per_seed, 10, axis=0), np.percentile(per_seed, 90, axis=0)
+        row = "".join(f"{v:7.3f} [{a:.2f},{b:.2f}] " for v, a, b in zip(means, lo, hi, strict=True))
+        n = int((~np.isnan(regret[m][:, :, 0])).sum())
+        label = f"{len(task_set[m])} x {n_seeds[m]}"
+        print(m.ljust(width) + f"{label:>13}" + row + f"  {trials[m] / max(1, n):9.1f}")
+
+    anchors = [m for m in methods if m in ANCHORS]
+    for ours in (m for m in methods if m not in ANCHORS):
+        if not anchors:
+            break
+        print(f"\ntarget {ours} <= every anchor at every fraction, each compared on the "
+              "(task, seed) runs both have (ours - anchor; at or below the anchor on how "
+              "many of those runs):")  # fmt: skip
+        for k, f in enumerate(FRACTIONS):
+            parts, met = [], True
+            for a in anchors:
+                both = ~np.isnan(regret[ours][:, :, k]) & ~np.isnan(regret[a][:, :, k])
+                mine, theirs = regret[ours][:, :, k][both], regret[a][:, :, k][both]
+                met &= bool(mine.mean() <= theirs.mean())
+                wins = int((mine <= theirs).sum())
+                parts.append(f"{a} {mine.mean() - theirs.mean():+.3f} ({wins}/{both.sum()})")
+            print(f"  {f:4.0%} {'met    ' if met else 'NOT met'}  " + ", ".join(parts))
+
+
+def _reference(task: str) -> dict[str, float]:
+    return reference(bench(), task)
 
 
 if __name__ == "__main__":

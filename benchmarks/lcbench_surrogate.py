@@ -123,6 +123,27 @@ class LCBench:
     def _row(config: dict[str, Any], epoch: int) -> list[float]:
         return [float(epoch if name == "epoch" else config[name]) for name in CONT_NAMES]
 
+    def curves(self, task: str, configs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """``curve`` for many configs in batches (uncached): arrays of shape (n, 52)."""
+        if self.backend == "yahpo_gym":
+            pairs = [self.curve(task, c) for c in configs]
+            self._cache.clear()
+            return np.array([a for a, _ in pairs]), np.array([t for _, t in pairs])
+        accuracy, seconds = [], []
+        names = [i.name for i in self.session.get_inputs()]
+        for start in range(0, len(configs), 100):
+            chunk = configs[start : start + 100]
+            x_cont = np.array(
+                [self._row(c, e) for c in chunk for e in range(1, EPOCHS + 1)], dtype=np.float32
+            )
+            x_cat = np.full((len(x_cont), 1), self.encoding[task], dtype=np.int32)
+            y = self.session.run(None, {names[0]: x_cat, names[1]: x_cont})[0]
+            y = y.reshape(len(chunk), EPOCHS, len(Y_NAMES)).astype(np.float64)
+            accuracy.append(y[:, :, Y_NAMES.index("val_accuracy")])
+            time = np.maximum(y[:, :, Y_NAMES.index("time")], 0.0)
+            seconds.append(np.maximum.accumulate(time, axis=1))
+        return np.concatenate(accuracy), np.concatenate(seconds)
+
     def default_config(self) -> dict[str, Any]:
         """The config space's defaults (the centre of each range)."""
         return {
@@ -130,3 +151,56 @@ class LCBench:
             for h in self.config_space["hyperparameters"]
             if h["name"] not in ("OpenML_task_id", "epoch")
         }
+
+
+def random_configs(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` configurations drawn uniformly (log-uniformly where the space says log)."""
+    rng = np.random.default_rng(seed)
+
+    def draw(low: float, high: float, log: bool) -> float:
+        if log:
+            return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        return float(rng.uniform(low, high))
+
+    configs = []
+    for _ in range(n):
+        configs.append(
+            {
+                "batch_size": int(round(draw(16, 512, True))),
+                "learning_rate": draw(1e-4, 1e-1, True),
+                "max_dropout": draw(0.0, 1.0, False),
+                "max_units": int(round(draw(64, 1024, True))),
+                "momentum": draw(0.1, 0.99, False),
+                "num_layers": int(rng.integers(1, 6)),
+                "weight_decay": draw(1e-5, 0.1, False),
+            }
+        )
+    return configs
+
+
+#: The reference: this many random configurations per task, trained fully, drawn with this seed.
+REFERENCE_SIZE, REFERENCE_SEED = 3000, 20260101
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tunelab-bench"
+
+
+def reference(bench: LCBench, task: str) -> dict[str, float]:
+    """``{"R", "best", "median"}`` of the task's reference (cached on disk).
+
+    R is the median cost of one full 52-epoch run; best and median are the final
+    validation accuracies of the reference's configurations.
+    """
+    path = CACHE / f"lcbench-reference-{REFERENCE_SIZE}-{REFERENCE_SEED}-{task}.json"
+    if path.is_file():
+        return dict(json.loads(path.read_text()))
+    accuracy, seconds = bench.curves(task, random_configs(REFERENCE_SIZE, REFERENCE_SEED))
+    final = accuracy[:, -1]
+    out = {
+        "R": float(np.median(seconds[:, -1])),
+        "best": float(final.max()),
+        "median": float(np.median(final)),
+    }
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out))
+    tmp.replace(path)
+    return out
