@@ -13,11 +13,15 @@ from tunelab.web.app import create_app
 from tunelab.web.settings import WebSettings
 
 TOKEN = "s3cret-token"
+LOCAL = "http://127.0.0.1"
+YAML = {"Content-Type": "application/yaml"}
 
 
 @pytest.fixture
 def guarded(data_root: Path, runs_dir: Path) -> TestClient:
-    return TestClient(create_app(data_roots=[data_root], runs_dir=runs_dir, token=TOKEN))
+    return TestClient(
+        create_app(data_roots=[data_root], runs_dir=runs_dir, token=TOKEN), base_url=LOCAL
+    )
 
 
 # ---------------------------------------------------------------- token
@@ -123,7 +127,7 @@ def test_a_manifest_pointing_out_of_the_roots_is_refused(
 
 
 def test_a_server_without_roots_refuses_every_path(runs_dir: Path) -> None:
-    client = TestClient(create_app(data_roots=[], runs_dir=runs_dir))
+    client = TestClient(create_app(data_roots=[], runs_dir=runs_dir), base_url=LOCAL)
     response = client.get("/api/datasets?path=tiny")
     assert response.status_code == 403
     assert "--data-root" in response.json()["error"]
@@ -136,7 +140,7 @@ def test_a_server_without_roots_refuses_every_path(runs_dir: Path) -> None:
 def small_limits(data_root: Path, runs_dir: Path) -> TestClient:
     settings = WebSettings.build([data_root], runs_dir, None, max_json_bytes=2000)
     object.__setattr__(settings, "max_upload_bytes", 5000)
-    return TestClient(create_app(data_roots=[], settings=settings))
+    return TestClient(create_app(data_roots=[], settings=settings), base_url=LOCAL)
 
 
 def test_an_oversize_json_body_is_refused_with_413(small_limits: TestClient) -> None:
@@ -160,9 +164,9 @@ def test_an_oversize_body_without_a_length_is_refused_too(small_limits: TestClie
 
 
 def test_uploads_have_their_own_limit(small_limits: TestClient) -> None:
-    ok = small_limits.post("/api/config/parse", content=b"epochs: 3\n" + b"#" * 3000)
+    ok = small_limits.post("/api/config/parse", content=b"epochs: 3\n" + b"#" * 3000, headers=YAML)
     assert ok.status_code == 200 and ok.json()["hyperparameters"]["epochs"] == 3
-    big = small_limits.post("/api/config/parse", content=b"#" * 6000)
+    big = small_limits.post("/api/config/parse", content=b"#" * 6000, headers=YAML)
     assert big.status_code == 413
     assert "upload too large" in big.json()["error"]
 

@@ -17,6 +17,7 @@ nothing. Class names are sorted naturally, so ``"2"`` comes before ``"10"``.
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import re
 import warnings
@@ -95,7 +96,18 @@ def _not_image(path: Path, where: str) -> BadFileError:
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
+    """``(path, size, mtime)`` for the cache key; a BadFileError for a file that cannot be
+    stat'ed (a broken symlink, a symlink loop, no permission)."""
+    try:
+        stat = path.stat()
+    except OSError as err:
+        if path.is_symlink():
+            target = os.readlink(path)
+            why = "a symlink loop" if err.errno == errno.ELOOP else "a broken symlink"
+            reason = f"is {why} (it points to {target!r})"
+        else:
+            reason = f"cannot be read ({err.strerror or err})"
+        raise BadFileError(path, reason, "Fix or remove the link.") from None
     return str(path), stat.st_size, stat.st_mtime_ns
 
 
@@ -139,13 +151,36 @@ def list_folder(root: Path, skip_bad: bool = False) -> Listing:
 
 def _list_class(class_dir: Path, skip_bad: bool, listing: Listing) -> list[Path]:
     images: list[Path] = []
-    for folder, dirs, names in os.walk(class_dir, followlinks=True):
+    seen: set[tuple[int, int]] = set()  # (device, inode) of folders walked: links may loop
+
+    def unreadable(err: OSError) -> None:
+        raise TunelabError(
+            f"class folder {err.filename!r} cannot be read ({err.strerror or err}). Give "
+            "yourself read permission on it (chmod -R u+rX), or move it out of the data set."
+        )
+
+    for folder, dirs, names in os.walk(class_dir, followlinks=True, onerror=unreadable):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:  # a link back to a folder already listed
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
         dirs[:] = sorted((d for d in dirs if not _ignored(d)), key=natural_key)
         for name in names:
             if _ignored(name):
                 continue
             path = Path(folder) / name
-            listing.stamp.append(_stamp(path))
+            try:
+                listing.stamp.append(_stamp(path))
+            except BadFileError as error:
+                if not skip_bad:
+                    raise
+                listing.skipped.append((error.path, error.reason))
+                continue
             if _is_image(path):
                 images.append(path)
                 continue
@@ -192,18 +227,32 @@ def _read_manifest(csv_path: Path, skip_bad: bool) -> Listing:
                 f"CSV manifest {name!r} {problem}. The first line must name the columns "
                 "path and label (extra columns are allowed); add a line such as 'path,label'."
             )
+        for column in ("path", "label"):
+            if columns.count(column) > 1:
+                raise TunelabError(
+                    f"CSV manifest {name!r} has {columns.count(column)} {column!r} columns "
+                    f"(header: {','.join(header)!r}). Keep one; rename the others."
+                )
         path_col, label_col = columns.index("path"), columns.index("label")
+        labels: dict[Path, tuple[str, int]] = {}  # image -> (label, line) seen first
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
             try:
-                listing.files.append(
-                    _manifest_row(csv_path, reader.line_num, row, path_col, label_col)
-                )
+                path, label = _manifest_row(csv_path, reader.line_num, row, path_col, label_col)
             except BadFileError as error:
                 if not skip_bad:
                     raise
                 listing.skipped.append((error.path, error.reason))
+                continue
+            first = labels.setdefault(path.resolve(), (label, reader.line_num))
+            if first[0] != label:
+                raise TunelabError(
+                    f"CSV manifest {name!r} lists {str(path)!r} under two labels: {first[0]!r} "
+                    f"(line {first[1]}) and {label!r} (line {reader.line_num}). An image has "
+                    "one class: keep one of the rows."
+                )
+            listing.files.append((path, label))
     listing.stamp.extend(_stamp(path) for path, _ in listing.files)
     listing.class_names = sorted({label for _, label in listing.files}, key=natural_key)
     if not listing.files and not listing.skipped:
@@ -230,6 +279,11 @@ def _manifest_row(
     if not label:
         raise BadFileError(
             path, f"{where} has an empty label", "Give every row a class name in 'label'."
+        )
+    if any(c in label for c in "\r\n\t\x00"):
+        raise TunelabError(
+            f"{where} has the label {label!r}: a label may not hold a line break, tab or NUL. "
+            "Fix the label (check the CSV's quoting)."
         )
     if not path.is_file():
         state = "is a folder" if path.is_dir() else "does not exist"

@@ -33,11 +33,19 @@ def default_root() -> Path:
 
 def check_name(name: str, what: str = "run name") -> str:
     """Refuse names that could escape the store or confuse the shell."""
-    if not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise TunelabError(
             f"invalid {what} {name!r}: use 1 to 120 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, with no '/' or '..'. For example: digits-adam-1."
         )
+    return name
+
+
+def check_new_name(name: str) -> str:
+    """A name a new run may take: valid (see :func:`check_name`) and not reserved."""
+    check_name(name)
+    if name in RESERVED:
+        raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
     return name
 
 
@@ -213,9 +221,7 @@ class RunStore:
         """A new, empty run folder; the store is checked for writability first."""
         self._ensure_root()
         if name is not None:
-            check_name(name)
-            if name in RESERVED:
-                raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
+            check_new_name(name)
             path = self.root / name
             if path.exists():
                 raise TunelabError(
