@@ -29,7 +29,10 @@ def evaluate_command(
 ) -> None:
     """Score a trained run on labelled images: accuracy, loss, confusion, per-class F1."""
     from tunelab.evaluation import evaluate_run, resolve_run
+    from tunelab.runs.store import check_output_file
 
+    if plot is not None and not no_plot:
+        check_output_file(plot, "--plot", "confusion.png")
     found = resolve_run(run, runs_dir)
     target = (
         None

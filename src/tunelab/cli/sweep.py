@@ -62,8 +62,10 @@ def sweep_command(
     from tunelab.explore.ladders import knob_name
     from tunelab.explore.sweep import sweep
     from tunelab.explore.sweep_rows import SweepInterrupted, SweepRow
+    from tunelab.runs import RunStore
 
     field = knob_name(vary)
+    RunStore(runs_dir).create_root()  # an unwritable store fails once, before any run
     total: list[int] = [0]
 
     def progress(row: SweepRow) -> None:

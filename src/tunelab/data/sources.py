@@ -176,10 +176,10 @@ def _list_class(class_dir: Path, skip_bad: bool, listing: Listing) -> list[Path]
             path = Path(folder) / name
             try:
                 listing.stamp.append(_stamp(path))
-            except BadFileError as error:
+            except BadFileError as unusable:
                 if not skip_bad:
                     raise
-                listing.skipped.append((error.path, error.reason))
+                listing.skipped.append((unusable.path, unusable.reason))
                 continue
             if _is_image(path):
                 images.append(path)
@@ -245,11 +245,11 @@ def _read_manifest(csv_path: Path, skip_bad: bool) -> Listing:
                     raise
                 listing.skipped.append((error.path, error.reason))
                 continue
-            first = labels.setdefault(path.resolve(), (label, reader.line_num))
-            if first[0] != label:
+            seen_label, seen_line = labels.setdefault(path.resolve(), (label, reader.line_num))
+            if seen_label != label:
                 raise TunelabError(
-                    f"CSV manifest {name!r} lists {str(path)!r} under two labels: {first[0]!r} "
-                    f"(line {first[1]}) and {label!r} (line {reader.line_num}). An image has "
+                    f"CSV manifest {name!r} lists {str(path)!r} under two labels: {seen_label!r} "
+                    f"(line {seen_line}) and {label!r} (line {reader.line_num}). An image has "
                     "one class: keep one of the rows."
                 )
             listing.files.append((path, label))

@@ -27,6 +27,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from tunelab.errors import TunelabError
 from tunelab.machine import cores
 from tunelab.search.pruners import create_pruner
 from tunelab.search.reporter import Diverged, Pruned, Reporter, trial_seed
@@ -71,11 +72,11 @@ class TrialRunner:
         fixed = fixed_values(self.space)
         if fixed:
             trial.set_user_attr("fixed_params", {k: jsonable(v) for k, v in fixed.items()})
-        params = suggest(trial, self.space)
         reporter = Reporter(
             trial, seed=seed, deadline=self.deadline, max_resource=self.max_resource
         )
         try:
+            params = suggest(trial, self.space)  # a failure here is the trial's too: counted
             value = self.objective(params, reporter)
         except optuna.TrialPruned:
             trial.set_user_attr(
@@ -191,6 +192,8 @@ def _why_stop(
     """Why no trial should start now: a stop reason, "wait" (for trials elsewhere), or None."""
     if stop_requested():
         return "interrupted"
+    if failing_streak(study) is not None:
+        return "failing"
     n_trials, deadline = _limits(study, plan)
     if deadline is not None:
         now, need = time.time(), expected_duration(study)
@@ -201,6 +204,29 @@ def _why_stop(
         if counts.counted + counts.running >= n_trials:
             # Trials running elsewhere hold the rest; if one dies, its retry needs a worker.
             return "wait" if counts.running else "n_trials"
+    return None
+
+
+#: Trials failing one after another (status "error") that stop the tune: the cause is
+#: then the set-up (data, space, storage), not one unlucky point.
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+def failing_streak(study: optuna.Study) -> str | None:
+    """The first error of the last :data:`MAX_CONSECUTIVE_FAILURES` finished trials
+    when all of them failed with an error; None otherwise."""
+    done = [
+        t
+        for t in study.get_trials(
+            deepcopy=False, states=(TrialState.FAIL, TrialState.COMPLETE, TrialState.PRUNED)
+        )
+        if t.user_attrs.get("status") not in ("interrupted", "abandoned", None)
+    ]
+    last = sorted(done, key=lambda t: t.number)[-MAX_CONSECUTIVE_FAILURES:]
+    if len(last) < MAX_CONSECUTIVE_FAILURES:
+        return None
+    if all(t.user_attrs.get("status") == "error" for t in last):
+        return str(last[0].user_attrs.get("error") or "unknown error")
     return None
 
 
@@ -346,12 +372,15 @@ def combine_reasons(
         if error:
             errors.append(f"worker {who}: {error}")
     if errors and len(errors) >= workers:
-        raise RuntimeError("every worker process failed: " + "; ".join(errors))
+        raise TunelabError(
+            f"every worker process of the tune stopped ({'; '.join(errors)[:600]}). The trials "
+            "they finished are kept in the study; resume it with the same command and --resume."
+        )
     for error in errors:
         warnings.warn(error, RuntimeWarning, stacklevel=3)
     if interrupted or "interrupted" in reasons.values():
         return "interrupted"
-    for reason in ("n_trials", "budget", "exhausted", "callback"):
+    for reason in ("failing", "n_trials", "budget", "exhausted", "callback"):
         if reason in reasons.values():
             return reason
     return "callback"

@@ -63,8 +63,20 @@ def storage_url(storage: str | os.PathLike[str] | None) -> str | None:
             )
         _make_folder(path.parent, text)
         return f"sqlite:///{path}"
-    if text.startswith("sqlite:///") and text != "sqlite:///:memory:":
-        _make_folder(Path(text.removeprefix("sqlite:///")).expanduser().parent, text)
+    if text.startswith("sqlite:") and text != "sqlite:///:memory:":
+        file = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else ""
+        if not file.strip() or file.endswith("/"):
+            raise TunelabError(
+                f"storage {text!r} names no database file. Give one after the three slashes, "
+                "e.g. sqlite:///study.db (relative) or sqlite:////abs/path/study.db."
+            )
+        path = Path(file).expanduser()
+        if path.is_dir():
+            raise TunelabError(
+                f"storage {text!r} is a folder; give a file such as "
+                f"sqlite:///{file.rstrip('/')}/study.db."
+            )
+        _make_folder(path.parent, text)
     return text
 
 

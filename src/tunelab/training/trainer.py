@@ -30,6 +30,7 @@ from tunelab.training.callbacks import (
     TrainState,
 )
 from tunelab.training.device import (
+    Precision,
     choose_device,
     cpu_supports_bf16,
     resolve_precision,
@@ -90,12 +91,34 @@ def train(
     hp = as_hyperparameters(hyperparameters, knobs, data, skip_bad)
     store = store if isinstance(store, RunStore) else RunStore(store)
     dataset = resolve_dataset(data, hp, skip_bad)
-    run = store.create(_prefix(data, hp), name)
-    run.write_config(hp)
-    set_threads(hp.threads)
-    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    # What can be checked is checked before the run folder exists.
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
+    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    run = store.create(_prefix(data, hp), name)
+    try:
+        return _train_into(
+            run, store, data, dataset, hp, callbacks, (train_idx, val_idx), device, precision
+        )
+    except BaseException as err:  # the run says why it stopped, not "running" forever
+        run.mark_stopped(err)
+        raise
+
+
+def _train_into(
+    run: Run,
+    store: RunStore,
+    data: str | Path | ImageDataset,
+    dataset: ImageDataset,
+    hp: Hyperparameters,
+    callbacks: Sequence[Callback],
+    split: tuple[np.ndarray, np.ndarray],
+    device: torch.device,
+    precision: Precision,
+) -> Run:
+    run.write_config(hp)
+    set_threads(hp.threads)
+    train_idx, val_idx = split
 
     if precision.name == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
         run.warnings.append(
