@@ -82,6 +82,15 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug: still one line (TUNELAB_DEBUG=1 shows the traceback)
         if os.environ.get("TUNELAB_DEBUG"):
             raise
+        if type(err).__module__.startswith("sqlalchemy"):  # the study database said no
+            cause = one_line(str(getattr(err, "orig", None) or err), 300)
+            typer.echo(
+                f"error: the study storage refused the operation ({cause}). Check that the "
+                "database file and its folder are writable (or the server reachable), or "
+                "give another --storage.",
+                err=True,
+            )
+            return 1
         typer.echo(
             f"error: unexpected {type(err).__name__}: {one_line(str(err))}. This is a bug in "
             "tunelab; rerun with TUNELAB_DEBUG=1 for the traceback and report it.",

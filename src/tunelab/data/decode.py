@@ -292,8 +292,20 @@ def tiff_axes(
             "allowed: a 2-D image or a 3-D stack of channels",
             "Save one image (or one channel stack) per file.",
         )
-    if "S" in labels:
-        channel = labels.index("S")
+    other = [i for i, label in enumerate(labels) if label not in "YX"]
+    if "S" in labels or "C" in labels:
+        channel = labels.index("S" if "S" in labels else "C")
+    elif len(other) == 1 and labels[other[0]] in "ZT":
+        what = "a z-stack" if labels[other[0]] == "Z" else "a time series"
+        unit = "planes" if labels[other[0]] == "Z" else "frames"
+        raise BadFileError(
+            path,
+            f"the TIFF is {what} of {sizes[other[0]]} {unit} (shape {tuple(shape)}, axes "
+            f"{axes!r}), not one 2-D image; tunelab classifies 2-D images",
+            f"Save one {unit[:-1]} (or a projection of the stack) per file.",
+        )
+    elif len(other) == 1:  # pages of unknown meaning (tifffile's Q): taken as channels
+        channel = other[0]
     else:
         smallest = min(sizes)
         candidates = [i for i, n in enumerate(sizes) if n == smallest]
@@ -301,9 +313,9 @@ def tiff_axes(
     if sizes[channel] > MAX_CHANNELS:
         raise BadFileError(
             path,
-            f"cannot tell which axis of the TIFF stack holds channels (shape {tuple(shape)}); "
-            f"the smallest axis is taken as channels and may have at most {MAX_CHANNELS}",
-            "Save volumes or time series as one image per file.",
+            f"the TIFF stack has {sizes[channel]} pages (shape {tuple(shape)}): too many to be "
+            f"channels (at most {MAX_CHANNELS}), so it is likely a z-stack or a time series",
+            "Save one plane (or a projection of the stack) per file.",
         )
     y, x = (i for i in range(3) if i != channel)
     return channel, y, x, dropped

@@ -184,6 +184,13 @@ def run_session(
     except KeyboardInterrupt:
         fail_own_running(study, None)
         return "interrupted"
+    except UnboundLocalError as err:
+        # A second Ctrl-C while Optuna records a trial: its ``finally`` then reads a name
+        # it never set, and this error hides the KeyboardInterrupt (in ``__context__``).
+        if not isinstance(err.__context__, KeyboardInterrupt):
+            raise
+        fail_own_running(study, None)
+        return "interrupted"
 
 
 def _why_stop(

@@ -231,11 +231,18 @@ def create_or_load(
 ) -> tuple[optuna.Study, dict[str, Any]]:
     """Create the study (recording ``settings``) or load it; returns it and its settings."""
     if not resume:
-        study = optuna.create_study(
-            storage=storage,
-            study_name=study_name,
-            direction=optuna.study.StudyDirection[direction.upper()],
-        )
+        try:
+            study = optuna.create_study(
+                storage=storage,
+                study_name=study_name,
+                direction=optuna.study.StudyDirection[direction.upper()],
+            )
+        except optuna.exceptions.DuplicatedStudyError:  # another tune made it a moment ago
+            raise TunelabError(
+                f"a study named {study_name!r} was created by another tune running at the same "
+                "time. Let that one run (join it with `tunelab worker`), resume it later with "
+                "--resume, or choose another study name."
+            ) from None
         study.set_user_attr(STUDY_ATTR, dict(settings))
         return study, dict(settings)
     assert storage is not None, "choose_study_name refuses to resume an in-memory study"

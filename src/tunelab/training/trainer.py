@@ -195,7 +195,7 @@ def _train_into(
         "input_size": [height, width],
         "class_names": list(dataset.class_names),
         "max_value": float(dataset.max_value),
-        "data": str(data) if not isinstance(data, ImageDataset) else dataset.source,
+        "data": resolved_source(data if not isinstance(data, ImageDataset) else dataset.source),
         "train_indices": [int(i) for i in train_idx],
         "val_indices": [int(i) for i in val_idx],
     }
@@ -251,6 +251,14 @@ def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size:
     return 2 * weights + 100 * rows + 1_000_000
 
 
+def resolved_source(data: Any) -> str:
+    """The data source as an absolute path (a run trained from ``./images`` is evaluated
+    from any folder later); built-in names such as ``digits`` stay as they are."""
+    text = str(data)
+    path = Path(text).expanduser()
+    return str(path.resolve()) if path.exists() else text
+
+
 def _prefix(data: Any, hp: Hyperparameters) -> str:
     if isinstance(data, ImageDataset):
         stem = Path(data.source).name or "data"
@@ -282,7 +290,7 @@ def _summary(
         "run": run.name,
         "status": state.status,
         "reason": state.reason,
-        "data": dataset.source,
+        "data": resolved_source(dataset.source),
         "classes": list(dataset.class_names),
         "n_train": n_train,
         "n_val": n_val,
