@@ -387,7 +387,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("lr-find-broken-link", ["lr-find", "{bad}/broken-link"], "broken symlink"),
     ("data-z-stack", ["train", "{bad}/z-stack"], "z-stack of 40 planes"),
     ("data-time-series", ["train", "{bad}/time-series"], "time series of 40 frames"),
-    ("data-many-pages", ["train", "{bad}/pages"], "too many to be channels"),
+    ("data-many-pages", ["train", "{bad}/pages"], "40 pages of 16 x 16 pixels"),
     ("predict-z-stack", ["predict", "{run}", "{bad}/z-stack/a/0.tif"], "z-stack"),
     ("evaluate-z-stack", ["evaluate", "{run}", "{bad}/z-stack"], "z-stack"),
     ("data-one-per-class", ["train", "{bad}/one-per-class", "--epochs", "1"], "only one image"),

@@ -284,3 +284,74 @@ def test_runs_delete_of_a_symlinked_run_removes_the_link_only(
     os.symlink(elsewhere.root / "target", store / "link")
     assert cli_run(["runs", "delete", "--yes", "link", "--runs-dir", str(store)]) == 0
     assert not (store / "link").exists() and (elsewhere.root / "target" / "config.yaml").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its new parent) is gone too
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait(condition: Any, what: str, limit: float = 240.0) -> None:
+    """Poll ``condition`` (a guard against a hang, not a timing requirement)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_killing_the_tune_takes_its_workers_and_a_resume_loses_nothing(
+    env: dict[str, Path], tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from optuna.trial import TrialState
+
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    args = [sys.executable, "-m", "tunelab", "tune", str(env["good"]), "--study", "k"]
+    args += ["--storage", url, "--workers", "2", "--trials", "4", "--epochs", "2"]
+    args += ["--threads", "1", "--no-report", "--runs-dir", str(tmp_path / "runs")]
+    main = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def running() -> dict[int, int]:
+        """Trial number -> pid of the worker running it."""
+        try:
+            trials = optuna.load_study(study_name="k", storage=url).trials
+        except Exception:  # the study is not created yet
+            return {}
+        return {
+            t.number: int(t.user_attrs["pid"])
+            for t in trials
+            if t.state == TrialState.RUNNING and "pid" in t.user_attrs
+        }
+
+    try:
+        _wait(lambda: len(running()) >= 1, "a worker's running trial")
+        cut = running()
+        main.send_signal(signal.SIGKILL)
+        main.wait()
+        _wait(lambda: not any(_alive(pid) for pid in cut.values()), "the workers to exit")
+    finally:
+        if main.poll() is None:
+            main.kill()
+    # The workers stopped with their parent (an orphan would have finished its trial).
+    by_number = {t.number: t for t in optuna.load_study(study_name="k", storage=url).trials}
+    assert {by_number[n].user_attrs.get("status") for n in cut} == {"interrupted"}
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    trials = optuna.load_study(study_name="k", storage=url).trials
+    counted = [t for t in trials if t.user_attrs.get("status") in ("complete", "pruned")]
+    assert len(counted) == 4  # what --trials asked, nothing lost...
+    assert not [t for t in trials if t.state == TrialState.RUNNING]  # ...nothing left hanging
+    assert len({t.number for t in trials}) == len(trials)  # ...and nothing doubled

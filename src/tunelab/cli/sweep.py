@@ -65,7 +65,7 @@ def sweep_command(
     from tunelab.runs import RunStore
 
     field = knob_name(vary)
-    RunStore(runs_dir).create_root()  # an unwritable store fails once, before any run
+    RunStore(runs_dir).names()  # a store that is a file fails once, before any run
     total: list[int] = [0]
 
     def progress(row: SweepRow) -> None:

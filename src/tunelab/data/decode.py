@@ -304,17 +304,28 @@ def tiff_axes(
             f"{axes!r}), not one 2-D image; tunelab classifies 2-D images",
             f"Save one {unit[:-1]} (or a projection of the stack) per file.",
         )
-    elif len(other) == 1:  # pages of unknown meaning (tifffile's Q): taken as channels
-        channel = other[0]
     else:
         smallest = min(sizes)
         candidates = [i for i, n in enumerate(sizes) if n == smallest]
         channel = next((i for i in candidates if labels[i] not in "YX"), candidates[0])
+        if len(other) == 1 and {labels[i] for i in candidates} == {"Y", "X"}:
+            # (40, 16, 16): the two image axes tie for smallest; taking one of them as 16
+            # channels would train a 40 x 16 image. 40 pages of 16 x 16 is a stack.
+            raise BadFileError(
+                path,
+                f"cannot tell which axis of the TIFF stack holds channels (shape "
+                f"{tuple(shape)}, axes {axes!r}): {sizes[other[0]]} pages of "
+                f"{smallest} x {smallest} pixels are likely a z-stack or a time series, not "
+                f"one image of {smallest} channels (channels: at most {MAX_CHANNELS})",
+                "Save one plane (or a projection of the stack) per file; save channels with "
+                "the samples axis (photometric) set.",
+            )
     if sizes[channel] > MAX_CHANNELS:
         raise BadFileError(
             path,
-            f"the TIFF stack has {sizes[channel]} pages (shape {tuple(shape)}): too many to be "
-            f"channels (at most {MAX_CHANNELS}), so it is likely a z-stack or a time series",
+            f"cannot tell which axis of the TIFF stack holds channels (shape {tuple(shape)}); "
+            f"the smallest axis is taken as channels and may have at most {MAX_CHANNELS}, so "
+            "it is likely a z-stack or a time series",
             "Save one plane (or a projection of the stack) per file.",
         )
     y, x = (i for i in range(3) if i != channel)

@@ -66,8 +66,10 @@ class TrialRunner:
 
     def __call__(self, trial: optuna.Trial) -> float:
         seed = trial_seed(self.study_seed, trial.number)
-        trial.set_user_attr("pid", os.getpid())
+        # host first: a trial with a pid always says where the pid lives, so a resume can
+        # tell at once that its process died (a kill between the two writes left pid alone)
         trial.set_user_attr("host", self.host)
+        trial.set_user_attr("pid", os.getpid())
         trial.set_user_attr("seed", seed)
         fixed = fixed_values(self.space)
         if fixed:
@@ -292,6 +294,32 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def die_with_parent() -> None:
+    """Get a SIGINT when the parent process dies (a kill -9 of the tune): the worker then
+    records its trial as interrupted and exits, instead of running on as an orphan.
+
+    Linux's ``PR_SET_PDEATHSIG``; elsewhere a thread watches the parent's pid."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGINT, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the call
+                os.kill(os.getpid(), signal.SIGINT)
+            return
+    except (OSError, AttributeError):
+        pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="tunelab-parent-watch", daemon=True).start()
+
+
 def _worker_main(
     index: int,
     url: str,
@@ -301,6 +329,7 @@ def _worker_main(
     results: Any,
 ) -> None:
     limit_threads(cores() // plan.context.workers)
+    die_with_parent()
     try:
         study = load_study_for(url, study_name, plan)
         reason = run_session(study, plan, stop_event.is_set)
