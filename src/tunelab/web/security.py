@@ -9,8 +9,8 @@
 * Origins: the ``Host`` header must name this server (loopback names unless ``serve
   --host`` says otherwise), so a page on another site cannot reach it by DNS rebinding;
   a request that changes something (POST, PUT, PATCH, DELETE) is refused when it comes
-  from another origin (``Origin``, ``Sec-Fetch-Site``) or carries a body of a type that a
-  page may send cross-origin without asking (``text/plain``, forms, or no type at all).
+  from another origin (``Origin``, ``Sec-Fetch-Site``), and a POST when its body has a
+  type that a page may send cross-origin without asking (``text/plain``, forms, or none).
 """
 
 from __future__ import annotations
@@ -292,7 +292,8 @@ class OriginGuard:
         has_body = headers.get("content-length", "0") not in ("", "0") or (
             "transfer-encoding" in headers
         )
-        if kind in SIMPLE_TYPES or (has_body and not kind):
+        # Only POST can be sent cross-site without a preflight; PUT, PATCH, DELETE cannot.
+        if scope.get("method") == "POST" and (kind in SIMPLE_TYPES or (has_body and not kind)):
             return (
                 415,
                 f"refused: Content-Type {kind or 'missing'!r} is not accepted for "
