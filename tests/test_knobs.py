@@ -49,6 +49,7 @@ BAD = {
     "batch_size": [0, -32, 1.5, "big"],
     "epochs": [0, 10001, "ten"],
     "validation_fraction": [0, 1, 1.2],
+    "use_manifest_split": ["sometimes", 2],
     "schedule": ["linear", "cosine-annealing"],
     "schedule_step_epochs": [0],
     "schedule_gamma": [0, 1.5],
@@ -60,6 +61,9 @@ BAD = {
     "precision": ["fp8", "half"],
     "device": ["tpu", "gpu"],
     "threads": [0, "many"],
+    "init_from": ["", 3],
+    "freeze_epochs": [-1, 10001, "two"],
+    "backbone_lr_factor": [0, 1.5, -0.1],
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from tunelab.knobs import Hyperparameters, knob_info, unknown_knob
 
 #: Order in which groups of knobs are listed.
-GROUPS = ("model", "optimizer", "loss", "schedule", "data", "runtime")
+GROUPS = ("model", "optimizer", "loss", "schedule", "data", "transfer", "runtime")
 
 FIELDS = ("what", "too_high", "too_low", "how_to_step")
 
@@ -197,6 +197,16 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "is a matter of luck.",
         "how_to_step": "0.15 to 0.25; keep at least a few dozen images per class in validation.",
     },
+    "use_manifest_split": {
+        "what": "When a CSV manifest has a split column (split, partition, or Piximi's "
+        "piximi_partition with Training/Validation/Inference), train and validate on the "
+        "images it names instead of a random split; Inference/test rows are left out.",
+        "too_high": "On: results compare directly with Piximi's, but a small or lopsided "
+        "validation side makes a noisy score.",
+        "too_low": "Off: a fresh stratified split at validation_fraction, the same for every "
+        "data set; the manifest's split is ignored.",
+        "how_to_step": "Leave it on to compare with Piximi. " + _CHOICE,
+    },
     "schedule": {
         "what": "How the learning rate changes during training: constant, lowered in steps, "
         "along a cosine, one-cycle (up then down), or when validation stops improving.",
@@ -251,6 +261,43 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "keeps falling (overfitting).",
         "how_to_step": "Add one kind at a time: flip, then rot90 for microscopy; crop and "
         "brightness-contrast for photos.",
+    },
+    # --- transfer ---
+    "init_from": {
+        "what": "Start from weights trained before (a run in the store, or a .safetensors/"
+        ".pth file such as torchvision's ImageNet resnet18 or mobilenet_v2) instead of random "
+        "ones, so what was learnt on one data set helps on another. The architecture must "
+        "match; the classifier head is new when the classes differ, and a first layer "
+        "trained on RGB is adapted to 1 or 2 channels.",
+        "too_high": "Weights from very different images (ImageNet photos for fluorescence "
+        "crops) can help less than expected: validation accuracy is no better than from "
+        "scratch after a few epochs. Compare with a run without it.",
+        "too_low": "Unset: training starts from random weights, which on a small data set "
+        "shows as a validation loss that turns up early (overfitting) and a low accuracy.",
+        "how_to_step": "Try the weights of your best run on similar images, then ImageNet "
+        "weights; keep a from-scratch run to compare. " + _CHOICE,
+    },
+    "freeze_epochs": {
+        "what": "With init_from, train only the classifier head for this many epochs (the "
+        "layers below keep their weights; batch-norm statistics still adapt), then every "
+        "layer. A new head learns first, so its random start does not disturb the "
+        "pretrained layers.",
+        "too_high": "Training accuracy plateaus during the frozen epochs and only climbs "
+        "again once every layer trains: the frozen epochs were wasted.",
+        "too_low": "At 0 a new head's large early gradients reach the pretrained layers: "
+        "the validation loss jumps up in the first epoch before it falls.",
+        "how_to_step": "0, 1, 2, 3: stop raising it when the head's accuracy stops climbing "
+        "during the frozen epochs.",
+    },
+    "backbone_lr_factor": {
+        "what": "With init_from, the layers below the classifier head learn at "
+        "learning_rate times this factor, so fine-tuning changes the pretrained features "
+        "less than the new head.",
+        "too_high": "At 1 the pretrained layers move as fast as the head: on a small data "
+        "set validation loss turns up early, as if trained from scratch.",
+        "too_low": "Close to 0 the pretrained layers hardly change: training accuracy "
+        "plateaus below what full fine-tuning reaches.",
+        "how_to_step": "Steps of 10x: 1, 0.1, 0.01.",
     },
     # --- runtime ---
     "seed": {

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from tunelab.errors import TunelabError, did_you_mean
 
-ModelName = Literal["simple-cnn", "cnn", "resnet", "mobilenet", "mlp"]
+ModelName = Literal["simple-cnn", "cnn", "resnet", "mobilenet", "mlp", "resnet18", "mobilenet-v2"]
 OptimizerName = Literal[
     "sgd", "momentum", "adam", "adamw", "adadelta", "adagrad", "adamax", "rmsprop", "nadam", "radam"
 ]
@@ -85,11 +85,13 @@ class Hyperparameters(BaseModel):
     # --- architecture ---
     model: ModelName = knob(
         "simple-cnn",
-        allowed="simple-cnn, cnn, resnet, mobilenet, mlp",
-        typical="simple-cnn for small greyscale images; resnet for harder data",
-        help="network architecture, built from scratch",
+        allowed="simple-cnn, cnn, resnet, mobilenet, mlp, resnet18, mobilenet-v2",
+        typical="simple-cnn for small greyscale images; resnet for harder data; resnet18 "
+        "or mobilenet-v2 to start from ImageNet weights (init_from)",
+        help="network architecture, built from scratch unless init_from gives weights",
         group="model",
-        tunable=True,
+        # The torchvision-layout models are for pretrained weights: too slow to search.
+        search={"choices": ["simple-cnn", "cnn", "resnet", "mobilenet", "mlp"]},
     )
     activation: ActivationName = knob(
         "relu",
@@ -259,6 +261,14 @@ class Hyperparameters(BaseModel):
         gt=0.0,
         lt=1.0,
     )
+    use_manifest_split: bool = knob(
+        True,
+        allowed="true or false",
+        typical="true",
+        help="use a CSV manifest's split column (split, partition or Piximi's "
+        "piximi_partition) as the train/validation split when it has one",
+        group="schedule",
+    )
     schedule: ScheduleName = knob(
         "constant",
         allowed="constant, step, cosine, one-cycle, reduce-on-plateau",
@@ -346,6 +356,38 @@ class Hyperparameters(BaseModel):
         group="runtime",
         ge=1,
         le=1024,
+    )
+
+    # --- transfer: start from trained weights (tunelab.training.transfer) ---
+    init_from: str | None = knob(
+        None,
+        allowed="a run name in the run store, a .safetensors or .pth/.pt weights file, "
+        "or unset (random initial weights)",
+        typical="a run trained on similar images, or torchvision resnet18/mobilenet_v2 "
+        "ImageNet weights with --model resnet18/mobilenet-v2",
+        help="start training from these weights (a new classifier head when the classes differ)",
+        group="transfer",
+        min_length=1,
+        max_length=4096,
+    )
+    freeze_epochs: int = knob(
+        0,
+        allowed="0 <= freeze_epochs <= 10000 (acts only with init_from)",
+        typical="0, or 1 to 3 with init_from on a small data set",
+        help="train only the classifier head for this many epochs, then every layer",
+        group="transfer",
+        search={"low": 0, "high": 3},
+        ge=0,
+        le=10000,
+    )
+    backbone_lr_factor: float = knob(
+        1.0,
+        allowed="0 < backbone_lr_factor <= 1 (acts only with init_from)",
+        typical="1, or 0.1 to fine-tune gently",
+        help="the layers below the head learn at learning_rate times this factor",
+        group="transfer",
+        gt=0.0,
+        le=1.0,
     )
 
     @field_validator("*", mode="before")

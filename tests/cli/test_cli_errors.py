@@ -22,11 +22,12 @@ import pytest
         (["train", "digits", "--augment", "flip,zoom"], "invalid augment: got 'zoom'"),
         (["train", "digits", "--learnig-rate", "0.1"], "--learning-rate"),
         (["train", "digits", "--config", "missing.yaml"], "config file not found"),
-        (["train"], "Missing argument 'data'"),
+        (["train"], "missing DATA"),
         (["runs", "show", "nothing-here"], "no run named 'nothing-here'"),
         (["runs", "show", "../../etc"], "invalid run name"),
         (["runs", "delete", "-y", "a/b"], "invalid run name"),
         (["frobnicate"], "No such command"),
+        (["import-piximi", "missing.zip", "out"], "Piximi project 'missing.zip' does not exist"),
     ],
 )
 def test_bad_command_lines(cli, args: list[str], expected: str) -> None:

@@ -251,16 +251,14 @@ def test_csv_not_utf8(tmp_path: Path) -> None:
         load_dataset(tmp_path / "m.csv")
 
 
-def test_csv_empty_label(tmp_path: Path) -> None:
+def test_csv_empty_label_is_an_image_to_predict_not_an_error(tmp_path: Path) -> None:
     for name in "abc":
         _png(tmp_path / f"{name}.png")
     (tmp_path / "m.csv").write_text("path,label\na.png,x\nb.png,\nc.png,y\n")
-    with pytest.raises(TunelabError) as error:
-        load_dataset(tmp_path / "m.csv")
-    message = _one_line(error)
-    assert "line 3" in message and "empty label" in message and "b.png" in message
-    ds = load_dataset(tmp_path / "m.csv", skip_bad=True)
-    assert len(ds) == 2 and "empty label" in ds.skipped[0][1]
+    ds = load_dataset(tmp_path / "m.csv")
+    assert len(ds) == 2 and ds.skipped == []
+    assert ds.unlabelled == [str(tmp_path / "b.png")]
+    assert any(note.startswith("1 unlabelled rows skipped: images to predict") for note in ds.notes)
 
 
 def test_csv_empty_path(tmp_path: Path) -> None:

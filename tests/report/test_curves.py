@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import pytest
@@ -52,12 +51,10 @@ def fake_run(root: Path, name: str, knobs: dict, losses: list[float], **summary)
     return Run(path)
 
 
-def test_plot_run_writes_curves_png_quickly(tmp_path: Path) -> None:
+def test_plot_run_writes_curves_png(tmp_path: Path) -> None:
+    # no timing here: a timed assertion fails on a loaded machine, not on slow code
     run = fake_run(tmp_path, "a", {"learning_rate": 0.01}, [2.0, 1.0, 0.5, 0.4], best_epoch=4)
-    plot_run(run.path)  # the first call pays for importing matplotlib
-    started = time.perf_counter()
     path = plot_run(run.path)
-    assert time.perf_counter() - started < 3.0
     assert path == run.path / "curves.png"
     assert path.read_bytes()[:8] == PNG
 

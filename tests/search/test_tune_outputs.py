@@ -207,6 +207,9 @@ def test_study_outputs_write_importances_plots_and_html(tmp_path) -> None:
 
     if plotly_available():  # the interactive figures of optuna.visualization
         assert 'id="figure-history"' in text and 'id="figure-parallel"' in text
+        # with our labels, not Optuna's stock ones
+        assert "best so far" in text and "trial number" in text
+        assert "Objective Value" not in text and "Optimization History Plot" not in text
     else:
         assert text.count("data:image/png;base64,") == 4
 

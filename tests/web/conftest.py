@@ -43,7 +43,7 @@ class JobWatcher:
         deadline = time.monotonic() + JOB_DEADLINE_SECONDS
         while True:
             job: dict[str, Any] = self.client.get(f"/api/jobs/{job_id}").json()
-            if job["status"] in ("completed", "stopped", "failed"):
+            if job["status"] in ("completed", "stopped", "failed", "cancelled"):
                 return job
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job_id} did not end: {job}")

@@ -111,3 +111,63 @@ def test_a_file_that_is_not_a_data_set_is_refused(client: TestClient, data_root:
     response = client.get(f"/api/datasets?path={quote('notes.txt')}")
     assert response.status_code == 400
     assert "neither a folder nor a .csv manifest" in response.json()["error"]
+
+
+def test_a_project_folder_opens_as_its_labelled_classes(
+    client: TestClient, data_root: Path
+) -> None:
+    project = data_root / "proj"
+    make_synthetic_folder(project / "labelled", classes=2, per_class=3)
+    (project / "unlabelled").mkdir()
+    Image.new("L", (12, 12)).save(project / "unlabelled" / "u.png")
+    make_synthetic_folder(data_root / "splits" / "train", classes=2, per_class=2)
+    make_synthetic_folder(data_root / "splits" / "val", classes=2, per_class=2)
+    listing = client.get("/api/browse", params={"path": str(data_root)}).json()
+    flags = {f["name"]: f["is_dataset"] for f in listing["folders"]}
+    assert flags["proj"] is True and flags["splits"] is False  # what training would accept
+    info = client.get("/api/datasets", params={"path": "proj"}).json()
+    assert [c["name"] for c in info["classes"]] == ["class0", "class1"]  # not labelled/unlabelled
+    assert info["n_images"] == 6
+    assert any(
+        "project folder" in note and "1 images in unlabelled/" in note for note in info["notes"]
+    )
+    thumb = client.get(info["classes"][0]["thumbnails"][0])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+
+
+def test_multichannel_thumbnails_colour_each_channel_and_toggle(
+    client: TestClient, data_root: Path
+) -> None:
+    import io
+
+    import numpy as np
+    import tifffile
+    from PIL import Image
+
+    folder = data_root / "two"
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    image = np.zeros((2, 8, 8), np.uint16)
+    image[0, :, :4] = 4000  # channel 0 bright on the left
+    image[1, :, 4:] = 4000  # channel 1 bright on the right
+    for cls in ("a", "b"):
+        tifffile.imwrite(folder / cls / "x.tif", image)
+    base = "/api/datasets/thumbnail?path=two&cls=a&index=0"
+
+    def rgb(query: str = "") -> np.ndarray:
+        response = client.get(base + query)
+        assert response.status_code == 200, response.text
+        return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+
+    both = rgb()
+    assert both.shape[0] == 96  # scaled up to the thumbnail side
+    left, right = both[:, 10], both[:, -10]
+    assert left[:, 0].min() == 255 and left[:, 1].max() == 0  # channel 0 in red
+    assert right[:, 1].min() == 255 and right[:, 0].max() == 0  # channel 1 in green
+    only_second = rgb("&channels=1")
+    assert only_second[:, 10].max() == 0 and only_second[:, -10, 1].min() == 255
+    big = rgb("&side=512")
+    assert big.shape[0] >= 500
+    missing = client.get(base + "&channels=5")
+    assert missing.status_code == 400 and "channels 0 to 1" in missing.json()["error"]
+    assert client.get(base + "&channels=x").status_code == 422

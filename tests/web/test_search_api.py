@@ -138,8 +138,9 @@ def test_stopping_a_tune_keeps_the_finished_trials(client: TestClient, watch: An
     assert client.post(f"/api/jobs/{job_id}/stop").status_code == 200
     job = watch.job(job_id)
     assert job["status"] == "stopped"
-    assert job["result"]["stopped_reason"] == "interrupted"
+    assert job["result"]["stopped_reason"] == "stopped"
     study = client.get("/api/studies/long?importances=false").json()
     states = [trial["state"] for trial in study["trials"]]
     assert 1 <= states.count("complete") < 500
-    assert "running" not in states
+    # stopped cleanly between trials: the running trial finished, none was cut short
+    assert set(states) == {"complete"}

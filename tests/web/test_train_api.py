@@ -65,7 +65,7 @@ def test_train_streams_curves_and_ends_with_diagnosis_and_confusion(
     assert gone.status_code == 404 and "no run named" in gone.json()["error"]
 
 
-def test_one_job_at_a_time_and_stop_keeps_the_run_as_interrupted(
+def test_jobs_queue_one_at_a_time_and_stop_keeps_the_run_as_interrupted(
     client: TestClient, watch: Any
 ) -> None:
     long = {**TINY, "epochs": 5000}
@@ -76,9 +76,14 @@ def test_one_job_at_a_time_and_stop_keeps_the_run_as_interrupted(
     job_id = first.json()["id"]
     watch.progress(job_id, "epochs_done", 1)
 
+    # a second start waits in the queue behind the running job
     second = client.post("/api/train", json={"data": "tiny", "hyperparameters": TINY})
-    assert second.status_code == 409
-    assert f"POST /api/jobs/{job_id}/stop" in second.json()["error"]
+    assert second.status_code == 202
+    waiting = second.json()
+    assert waiting["status"] == "queued" and waiting["position"] == 1
+    listing = client.get("/api/jobs").json()
+    assert listing["current"]["id"] == job_id and listing["current"]["position"] == 0
+    assert [job["id"] for job in listing["queue"]] == [waiting["id"]]
     assert client.get("/api/jobs/current").json()["job"]["id"] == job_id
     busy = client.delete("/api/runs/long")
     assert busy.status_code == 404 or busy.status_code == 409  # not stored yet, or training
@@ -88,7 +93,7 @@ def test_one_job_at_a_time_and_stop_keeps_the_run_as_interrupted(
     stopping = client.post(f"/api/jobs/{job_id}/stop")
     assert stopping.status_code == 200
     job = watch.job(job_id)
-    assert job["status"] == "stopped"
+    assert job["status"] == "stopped" and job["position"] is None
     summary = job["result"]["summary"]
     assert summary["status"] == "interrupted" and summary["reason"] == "stopped from the web app"
     assert 1 <= summary["epochs_run"] < 5000
@@ -96,11 +101,30 @@ def test_one_job_at_a_time_and_stop_keeps_the_run_as_interrupted(
 
     again = client.post(f"/api/jobs/{job_id}/stop")
     assert again.status_code == 409 and "already ended (stopped)" in again.json()["error"]
-    # the slot is free again
-    assert (
-        client.post("/api/train", json={"data": "tiny", "hyperparameters": TINY}).status_code == 202
-    )
-    watch.job(client.get("/api/jobs/current").json()["job"]["id"])
+    # the queued job ran next, on its own
+    assert watch.job(waiting["id"])["status"] == "completed"
+    assert client.get("/api/jobs/current").json()["job"]["id"] == waiting["id"]
+
+
+def test_a_queued_job_can_be_cancelled_before_it_starts(client: TestClient, watch: Any) -> None:
+    long = {**TINY, "epochs": 5000}
+    first = client.post("/api/train", json={"data": "tiny", "hyperparameters": long})
+    job_id = first.json()["id"]
+    watch.progress(job_id, "epochs_done", 1)
+    queued = [
+        client.post("/api/train", json={"data": "tiny", "hyperparameters": TINY}).json()
+        for _ in range(2)
+    ]
+    assert [job["position"] for job in queued] == [1, 2]
+    cancelled = client.post(f"/api/jobs/{queued[0]['id']}/stop")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert client.get(f"/api/jobs/{queued[1]['id']}").json()["position"] == 1
+    events = watch.events(queued[0]["id"])
+    assert events[-1][1] == "end" and events[-1][2]["status"] == "cancelled"
+    assert client.post(f"/api/jobs/{queued[0]['id']}/stop").status_code == 409
+    client.post(f"/api/jobs/{job_id}/stop")
+    assert watch.job(queued[1]["id"])["status"] == "completed"
+    assert watch.job(queued[0]["id"])["runs"] == []  # it never ran
 
 
 def test_train_refuses_bad_knobs_paths_and_names_before_starting(client: TestClient) -> None:
@@ -145,3 +169,102 @@ def test_unknown_jobs_and_runs_are_404s(client: TestClient) -> None:
         assert "\n" not in response.json()["error"]
     assert client.post("/api/jobs/nope/stop").status_code == 404
     assert client.delete("/api/runs/bad%20name").status_code == 400
+
+
+def test_init_from_is_a_run_of_this_store_or_a_file_under_the_data_roots(
+    client: TestClient, watch: Any, tmp_path: Path
+) -> None:
+    spec = {f["name"]: f for f in client.get("/api/knobs").json()["knobs"]}
+    assert spec["init_from"]["input"] == "text" and spec["init_from"]["nullable"] is True
+    assert spec["freeze_epochs"]["group"] == "transfer"
+    secret = tmp_path / "outside.pth"
+    secret.write_bytes(b"x")
+    for outside in (str(secret), "no-such-run"):
+        refused = client.post(
+            "/api/train",
+            json={"data": "tiny", "hyperparameters": {**TINY, "init_from": outside}},
+        )
+        assert refused.status_code in (403, 404), refused.text
+        assert refused.json()["error"].startswith("invalid init_from: ")
+    first = client.post("/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "b"})
+    assert watch.job(first.json()["id"])["status"] == "completed"
+    tuned = client.post(
+        "/api/train",
+        json={"data": "tiny", "hyperparameters": {**TINY, "init_from": "b", "freeze_epochs": 1}},
+    )
+    assert tuned.status_code == 202, tuned.text
+    job = watch.job(tuned.json()["id"])
+    assert job["status"] == "completed", job["error"]
+
+
+def test_a_confusion_cell_lists_its_validation_images(client: TestClient, watch: Any) -> None:
+    started = client.post(
+        "/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "cells"}
+    )
+    assert watch.job(started.json()["id"])["status"] == "completed"
+    evaluation = client.get("/api/runs/cells/evaluation").json()
+    names = evaluation["class_names"]
+    total = 0
+    for i, true in enumerate(names):
+        for j, predicted in enumerate(names):
+            cell = client.get(
+                "/api/runs/cells/evaluation/cell", params={"true": true, "predicted": predicted}
+            ).json()
+            assert cell["count"] == evaluation["confusion"][i][j]
+            confidences = [image["confidence"] for image in cell["images"]]
+            assert confidences == sorted(confidences, reverse=True)
+            total += cell["count"]
+            for image in cell["images"][:1]:
+                png = client.get(image["thumbnail"])
+                assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert total == evaluation["n_images"]
+    bad = client.get("/api/runs/cells/evaluation/cell", params={"true": "nope", "predicted": "x"})
+    assert bad.status_code == 404 and "no class 'nope'" in bad.json()["error"]
+    beyond = client.get("/api/runs/cells/evaluation/image", params={"position": 10_000})
+    assert beyond.status_code == 404
+
+
+def test_a_run_downloads_as_onnx_torchscript_and_safetensors(
+    client: TestClient, watch: Any
+) -> None:
+    import io
+    import zipfile
+
+    started = client.post(
+        "/api/train", json={"data": "tiny", "hyperparameters": TINY, "name": "exported"}
+    )
+    assert watch.job(started.json()["id"])["status"] == "completed"
+    before = sorted(p.name for p in (client.app.state.settings.runs_dir / "exported").iterdir())
+    onnx = client.get("/api/runs/exported/export", params={"format": "onnx"})
+    assert onnx.status_code == 200
+    assert 'filename="exported.onnx"' in onnx.headers["content-disposition"]
+    import onnx as onnx_lib
+
+    model = onnx_lib.load_model_from_string(onnx.content)
+    assert model.graph.input[0].name == "images"
+    script = client.get("/api/runs/exported/export", params={"format": "torchscript"})
+    assert script.status_code == 200 and len(script.content) > 1000
+    bundle = client.get("/api/runs/exported/export", params={"format": "safetensors"})
+    names = zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+    assert {"model.safetensors", "model.json", "config.yaml"} <= set(names)
+    # nothing was written into the run folder
+    after = sorted(p.name for p in (client.app.state.settings.runs_dir / "exported").iterdir())
+    assert after == before
+    bad = client.get("/api/runs/exported/export", params={"format": "tflite"})
+    assert bad.status_code == 400 and "onnx" in bad.json()["error"]
+
+
+def test_lr_find_runs_as_a_job_and_suggests_a_learning_rate(client: TestClient, watch: Any) -> None:
+    started = client.post(
+        "/api/lr-find", json={"data": "tiny", "hyperparameters": {"batch_size": 8}, "steps": 30}
+    )
+    assert started.status_code == 202
+    job = watch.job(started.json()["id"])
+    assert job["status"] == "completed", job["error"]
+    result = job["result"]
+    assert set(result["suggestions"]) == {"valley", "steep", "minimum"}
+    assert result["suggested"] == result["suggestions"]["valley"]
+    assert result["steps_run"] <= 30 and len(result["lrs"]) == result["steps_run"]
+    assert "a tenth" in result["explanations"]["minimum"]
+    bad = client.post("/api/lr-find", json={"data": "tiny", "hyperparameters": {"batch_size": 0}})
+    assert bad.status_code == 422

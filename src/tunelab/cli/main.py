@@ -16,6 +16,7 @@ from tunelab.cli import runs
 from tunelab.cli.evaluate import evaluate_command
 from tunelab.cli.explain import explain_command
 from tunelab.cli.export import export_command
+from tunelab.cli.import_piximi import import_piximi_command
 from tunelab.cli.lr_find import lr_find_command
 from tunelab.cli.plot import plot_command
 from tunelab.cli.predict import predict_command
@@ -42,6 +43,7 @@ app.command("lr-find")(lr_find_command)
 app.command("evaluate")(evaluate_command)
 app.command("predict")(predict_command)
 app.command("export")(export_command)
+app.command("import-piximi")(import_piximi_command)
 app.command("plot")(plot_command)
 app.command("explain")(explain_command)
 app.command("serve")(serve_command)

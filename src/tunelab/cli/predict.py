@@ -17,7 +17,10 @@ def predict_command(
         show_default=False,
     ),
     images: Path = typer.Argument(
-        ..., help="An image, or a folder of images (unlabelled is fine).", show_default=False
+        ...,
+        help="An image, a folder of images (unlabelled is fine), or a CSV manifest (its "
+        "unlabelled rows; all rows when every row has a label).",
+        show_default=False,
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the predictions to this CSV file.", show_default=False
@@ -69,6 +72,8 @@ def predict_command(
 
 
 def _relative(path: Path, base: Path) -> str:
+    if base.is_file() and base.suffix.lower() == ".csv":
+        base = base.parent  # a manifest's rows, shown as the manifest names them
     try:
         return str(path.relative_to(base)) if base.is_dir() else str(path)
     except ValueError:

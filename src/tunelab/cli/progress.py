@@ -31,7 +31,8 @@ class ProgressBar(Callback):
         self.task = self.progress.add_task(
             "train",
             total=state.epochs * state.steps_per_epoch,
-            epoch=1,
+            completed=state.step,  # a resumed run starts part-way
+            epoch=state.epoch + 1,
             epochs=state.epochs,
             loss=0.0,
             acc=0.0,

@@ -9,6 +9,7 @@ import typer
 
 from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
+from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto, read_config_file
 
 
@@ -30,10 +31,10 @@ def load_knobs(
 
 @with_knob_flags
 def train_command(
-    data: str = typer.Argument(
-        ...,
+    data: str | None = typer.Argument(
+        None,
         help="A folder with one sub-folder per class, a CSV manifest (path,label), or "
-        "'digits' (built in).",
+        "'digits' (built in). Optional with --resume (the run's data).",
         show_default=False,
     ),
     config: Path | None = typer.Option(
@@ -46,25 +47,96 @@ def train_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+    resume: str | None = typer.Option(
+        None,
+        "--resume",
+        metavar="RUN",
+        help="Continue RUN from its last checkpoint, in the same run, up to --epochs in all.",
+    ),
     **knobs: Any,
 ) -> None:
     """Train a classifier on DATA with every knob under your control."""
+    if resume is not None:
+        if config is not None:
+            raise TunelabError(
+                f"--resume continues run {resume!r} with its own knobs; --config cannot change "
+                f"them. Drop --config, or start a new run from its weights: --init-from {resume}."
+            )
+        return _resume(resume, data, knobs, runs_dir, skip_bad, quiet, as_json)
+    if data is None:
+        raise TunelabError(
+            "missing DATA: give a folder of class sub-folders, a CSV manifest or 'digits' "
+            "(or --resume RUN to continue a run)."
+        )
     auto = is_auto(cli_knobs(knobs).get("learning_rate"))
     hp = load_knobs(config, knobs, data, skip_bad)
     if auto and not as_json:
         console.print(f"learning rate (auto, from the range test): {hp.learning_rate:g}")
     from tunelab.api import train
+    from tunelab.data import load_dataset
 
-    callbacks = []
-    if not (quiet or as_json):
-        from tunelab.cli.progress import ProgressBar
+    dataset = load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
+    if not as_json:
+        for line in data_lines(dataset, hp):
+            console.print(line, markup=False, soft_wrap=True)
 
-        callbacks.append(ProgressBar())
+    callbacks = _progress(quiet or as_json)
     try:
-        run = train(data, hp, store=runs_dir, name=name, callbacks=callbacks, skip_bad=skip_bad)
+        run = train(dataset, hp, store=runs_dir, name=name, callbacks=callbacks, skip_bad=skip_bad)
     except KeyboardInterrupt:
         err_console.print("interrupted: the epochs that finished are saved in the run store.")
         raise typer.Exit(130) from None
+    _finish(run, as_json)
+
+
+def _progress(silent: bool) -> list[Any]:
+    if silent:
+        return []
+    from tunelab.cli.progress import ProgressBar
+
+    return [ProgressBar()]
+
+
+def _resume(
+    name: str,
+    data: str | None,
+    knobs: dict[str, Any],
+    runs_dir: Path | None,
+    skip_bad: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """`--resume RUN`: only --epochs (the new total) and --threads may change."""
+    given = cli_knobs(knobs)
+    changed = sorted(set(given) - {"epochs", "threads"})
+    if changed:
+        raise TunelabError(
+            f"--resume continues run {name!r} with its own knobs, so "
+            f"--{changed[0].replace('_', '-')} cannot change (only --epochs and --threads "
+            "can). To train with other knobs, "
+            f"start a new run from its weights: --init-from {name}."
+        )
+    checked = Hyperparameters.parse(given)  # one-line errors for a bad --epochs
+    from tunelab.report.curves import PlotCurves
+    from tunelab.training.trainer import resume
+
+    try:
+        run = resume(
+            name,
+            store=runs_dir,
+            epochs=checked.epochs if "epochs" in given else None,
+            threads=checked.threads,
+            data=data,
+            callbacks=[*_progress(quiet or as_json), PlotCurves()],
+            skip_bad=skip_bad,
+        )
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the epochs that finished are saved in the run store.")
+        raise typer.Exit(130) from None
+    _finish(run, as_json)
+
+
+def _finish(run: Any, as_json: bool) -> None:
     summary = run.summary
     if as_json:
         print_json(summary)
@@ -77,8 +149,12 @@ def train_command(
 def show_summary(summary: dict[str, Any], path: Path) -> None:
     for message in summary.get("warnings", []):
         err_console.print(f"[yellow]warning:[/] {message}")
-    for file, reason in summary.get("skipped", []):
-        err_console.print(f"[yellow]skipped[/] {file}: {reason}")
+    if summary.get("skipped"):
+        from tunelab.data.problems import skipped_summary
+
+        where = f'{path / "summary.json"} ("skipped")'
+        line = skipped_summary(summary["skipped"], where)
+        err_console.print(line, style="yellow", markup=False, soft_wrap=True)
     status = summary["status"]
     colour = {"completed": "green", "stopped-early": "green", "diverged": "red"}.get(
         status, "yellow"
@@ -98,3 +174,14 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
     if diagnosis:
         console.print(f"[bold]diagnosis:[/] {diagnosis.get('text', '')}")
     console.print(f"run saved in {path}")
+
+
+def data_lines(dataset: Any, hp: Hyperparameters) -> list[str]:
+    """What the user should know about the data before training: the layout, unlabelled
+    rows, the input size and the validation split, one line each."""
+    note = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[2]
+    lines = [*dataset.notes, note]
+    if not any(line.startswith("input size") for line in lines):
+        height, width = dataset.input_size
+        lines.insert(0, f"input size {height}x{width} (height x width).")
+    return lines

@@ -7,7 +7,8 @@ file's path, size and modification time. A changed file therefore gets a new nam
 stale file of the same source is deleted when the new one is written.
 
 Each file holds ``images``, ``labels`` and a JSON ``meta`` string (class names, paths,
-skipped files, max value, the fingerprint and a checksum of the arrays); no pickles. A file
+skipped files, notes, the split column, unlabelled paths, max value, the fingerprint and a
+checksum of the arrays); no pickles. A file
 that fails to load, has another fingerprint or a wrong checksum is deleted and rebuilt.
 Writes go to a temporary file first and are moved into place with ``os.replace``; when the
 folder cannot be written, loading warns and carries on without a cache.
@@ -28,7 +29,7 @@ import numpy as np
 from tunelab.data.dataset import ImageDataset
 
 CACHE_ENV = "TUNELAB_CACHE_DIR"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: notes, partition and unlabelled paths
 
 
 def cache_dir(given: str | os.PathLike[str] | None = None) -> Path:
@@ -93,6 +94,9 @@ def read_cache(path: Path, fingerprint: str) -> ImageDataset | None:
             skipped=[(str(p), str(r)) for p, r in meta["skipped"]],
             source=str(meta["source"]),
             from_cache=True,
+            notes=[str(note) for note in meta["notes"]],
+            partition=None if meta["partition"] is None else np.array(meta["partition"]),
+            unlabelled=[str(path) for path in meta["unlabelled"]],
         )
     except MemoryError:
         raise
@@ -112,6 +116,9 @@ def write_cache(path: Path, dataset: ImageDataset, fingerprint: str) -> bool:
         "paths": dataset.paths,
         "skipped": dataset.skipped,
         "source": dataset.source,
+        "notes": dataset.notes,
+        "partition": None if dataset.partition is None else dataset.partition.tolist(),
+        "unlabelled": dataset.unlabelled,
     }
     tmp: str | None = None
     try:

@@ -19,7 +19,10 @@ class ImageDataset:
     ``max_value`` is what 1.0 means (255, 65535, 16 for digits, 1.0 for float images);
     ``paths[i]`` names where image ``i`` came from; ``skipped`` lists ``(path, reason)``
     for files left out with ``skip_bad=True``; ``from_cache`` tells whether the arrays
-    came from the decode cache.
+    came from the decode cache. ``notes`` are one-line messages about how the source was
+    read (a project layout, unlabelled rows left out, a split column); ``partition[i]`` is
+    ``"train"``, ``"val"``, ``"test"`` or ``""`` when the manifest had a split column
+    (None otherwise); ``unlabelled`` lists the images without a label (to predict).
 
     >>> import numpy as np
     >>> ds = ImageDataset(np.zeros((2, 1, 4, 4), np.uint8), np.array([0, 1]), ["a", "b"],
@@ -36,9 +39,18 @@ class ImageDataset:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
     from_cache: bool = False
+    notes: list[str] = field(default_factory=list)
+    partition: np.ndarray | None = None
+    unlabelled: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
+        if self.partition is not None:
+            self.partition = np.asarray(self.partition, dtype="<U5")
+            if len(self.partition) != len(self.labels):
+                raise ValueError(
+                    f"{len(self.partition)} partition entries for {len(self.labels)} images"
+                )
         if self.images.ndim != 4:
             raise ValueError(f"images must be (N, C, H, W), got shape {self.images.shape}")
         if not (len(self.images) == len(self.labels) == len(self.paths)):
@@ -68,6 +80,19 @@ class ImageDataset:
     def input_size(self) -> tuple[int, int]:
         """``(height, width)`` of every image."""
         return int(self.images.shape[2]), int(self.images.shape[3])
+
+    def split(
+        self, validation_fraction: float, seed: int = 0, use_manifest_split: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """``(train_idx, val_idx, note)``: the manifest's split if any, else stratified.
+
+        See :func:`tunelab.data.split.dataset_split`; ``note`` is one line saying which.
+        """
+        from tunelab.data.split import dataset_split
+
+        return dataset_split(
+            self.labels, self.partition, validation_fraction, seed, use_manifest_split
+        )
 
     def class_counts(self) -> np.ndarray:
         """Number of images per class, indexed like ``class_names``."""
@@ -102,4 +127,7 @@ class ImageDataset:
             skipped=list(self.skipped),
             source=self.source,
             from_cache=self.from_cache,
+            notes=list(self.notes),
+            partition=None if self.partition is None else self.partition[index],
+            unlabelled=list(self.unlabelled),
         )

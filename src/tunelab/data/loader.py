@@ -26,9 +26,10 @@ from tunelab.data import cache, decode
 from tunelab.data.dataset import ImageDataset
 from tunelab.data.decode import MAX_SIDE, ImageInfo
 from tunelab.data.digits import load_digits_dataset
+from tunelab.data.layout import list_source
 from tunelab.data.problems import BadFileError
 from tunelab.data.resize import resize_image
-from tunelab.data.sources import Listing, list_folder, read_manifest, resolve_source
+from tunelab.data.sources import Listing, resolve_source
 from tunelab.errors import TunelabError
 
 MAX_VALUES = {"uint8": 255.0, "uint16": 65535.0, "float32": 1.0}
@@ -42,6 +43,11 @@ def load_dataset(
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> ImageDataset:
     """Load a folder of class sub-folders, a CSV manifest (``path,label``) or ``"digits"``.
+
+    A project folder (``labelled/`` + ``unlabelled/``, as Piximi exports) loads its labelled
+    part; manifest rows without a label are left out; a manifest's split column is kept in
+    ``ImageDataset.partition``. Each such choice is one line in ``ImageDataset.notes``
+    (see :mod:`tunelab.data.layout` and :mod:`tunelab.data.manifest`).
 
     Images are resized to ``input_size = (height, width)`` (None: the most common size)
     and decoded only once: later loads of unchanged files read the cache in ``cache_dir``
@@ -57,7 +63,7 @@ def load_dataset(
     kind, path = resolve_source(source)
     if kind == "digits":
         return load_digits_dataset(size)
-    listing = list_folder(path, skip_bad) if kind == "folder" else read_manifest(path, skip_bad)
+    listing = list_source(kind, path, skip_bad)
     check_classes(listing, [label for _, label in listing.files])
     file, fingerprint = cache.cache_file(
         cache.cache_dir(cache_dir),
@@ -97,6 +103,12 @@ def check_input_size(input_size: Sequence[int] | None) -> tuple[int, int] | None
 def check_classes(listing: Listing, labels: Sequence[str]) -> None:
     """Raise unless there are at least two classes, each with at least one image."""
     source = str(listing.source)
+    if not labels and listing.unlabelled and not listing.skipped:
+        raise TunelabError(
+            f"data set {source!r} has no labelled images: all {len(listing.unlabelled)} rows "
+            "have an empty label. Fill in the label column of the rows to train on (predict "
+            f"the others with `tunelab predict RUN {source}`)."
+        )
     if not labels:
         first = (
             f" (first: {listing.skipped[0][0]}: {listing.skipped[0][1]})" if listing.skipped else ""
@@ -158,18 +170,23 @@ def build_dataset(
     """Decode and resize every listed image (no cache involved)."""
     skipped = list(listing.skipped)
     infos: list[tuple[Path, str, ImageInfo]] = []
-    for path, label in listing.files:
+    sides: list[str] = []
+    for index, (path, label) in enumerate(listing.files):
         try:
             infos.append((path, label, decode.probe_image(path)))
         except BadFileError as error:
             if not skip_bad:
                 raise
             skipped.append((error.path, error.reason))
+            continue
+        if listing.partition:
+            sides.append(listing.partition[index])
     check_classes(listing, [label for _, label, _ in infos])
     channels = _check_channels(infos)
     dtypes = {info.dtype for _, _, info in infos}
     dtype = next(d for d in ("float32", "uint16", "uint8") if d in dtypes)
-    size = input_size or Counter((i.height, i.width) for _, _, i in infos).most_common(1)[0][0]
+    sizes = Counter((i.height, i.width) for _, _, i in infos)
+    size = input_size or sizes.most_common(1)[0][0]
     images = np.empty((len(infos), channels, *size), dtype=dtype)
 
     def load_one(index: int) -> BadFileError | None:
@@ -191,6 +208,7 @@ def build_dataset(
     if not keep.all():
         images = images[keep]
         infos = [info for info, kept in zip(infos, keep, strict=True) if kept]
+        sides = [side for side, kept in zip(sides, keep, strict=False) if kept]
         check_classes(listing, [label for _, label, _ in infos])
     if dtype == "float32":
         _fit_unit_range(images)
@@ -203,6 +221,9 @@ def build_dataset(
         paths=[str(path) for path, _, _ in infos],
         skipped=skipped,
         source=str(listing.source),
+        notes=[*listing.notes, size_note(size, sizes, input_size is None)],
+        partition=np.array(sides, dtype="<U5") if listing.partition else None,
+        unlabelled=[str(path) for path in listing.unlabelled],
     )
 
 
@@ -214,3 +235,24 @@ def _fit_unit_range(images: np.ndarray) -> None:
         images -= np.float32(low)
         images /= np.float32(high - low)
     np.clip(images, 0.0, 1.0, out=images)
+
+
+def size_note(size: tuple[int, int], sizes: Counter[tuple[int, int]], auto: bool) -> str:
+    """One line saying which input size the images get and why."""
+    height, width = size
+    n = sum(sizes.values())
+    if len(sizes) == 1 and size in sizes:
+        return f"input size {height}x{width} (height x width): every image has this size."
+    low = min(sizes, key=lambda s: s[0] * s[1])
+    high = max(sizes, key=lambda s: s[0] * s[1])
+    spread = f"{len(sizes)} sizes from {low[0]}x{low[1]} to {high[0]}x{high[1]}"
+    if not auto:
+        return (
+            f"input size {height}x{width} (height x width), as set by input_height/"
+            f"input_width: all {n} images ({spread}) are resized to it."
+        )
+    return (
+        f"input size {height}x{width} (height x width), chosen automatically: the most "
+        f"common size ({sizes[size]} of {n} images; {spread}); the others are resized to "
+        "it. Set input_height/input_width to choose another."
+    )

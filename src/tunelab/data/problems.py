@@ -25,3 +25,17 @@ class BadFileError(TunelabError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"cannot use {self.path!r}: {reason}. {fix} {SKIP_HINT}")
+
+
+def skipped_summary(
+    skipped: list[tuple[str, str]] | list[list[str]], where: str, first: int = 3
+) -> str:
+    """One line for files left out with ``skip_bad``: how many, the first few, where all are.
+
+    >>> print(skipped_summary([("a.png", "truncated"), ("b.txt", "not an image")], "x.json"))
+    skipped 2 bad files: a.png (truncated); b.txt (not an image). Full list: x.json.
+    """
+    shown = "; ".join(f"{Path(path).name} ({reason})" for path, reason in skipped[:first])
+    more = f"; and {len(skipped) - first} more" if len(skipped) > first else ""
+    noun = "file" if len(skipped) == 1 else "files"
+    return f"skipped {len(skipped)} bad {noun}: {shown}{more}. Full list: {where}."

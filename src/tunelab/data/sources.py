@@ -9,14 +9,16 @@ nothing. Class names are sorted naturally, so ``"2"`` comes before ``"10"``.
   without an image extension is a bad file. Files directly inside the top folder are
   ignored (with a warning when they are images).
 * CSV: a header row with columns ``path`` and ``label`` (any order, case-insensitive,
-  extra columns allowed); relative paths are resolved against the CSV's folder.
+  extra columns allowed); relative paths are resolved against the CSV's folder. Read by
+  :mod:`tunelab.data.manifest` (unlabelled rows, split column).
+* Project layouts (``labelled/`` + ``unlabelled/``) are resolved by
+  :mod:`tunelab.data.layout` before :func:`list_folder` sees a folder of classes.
 * The bare string ``"digits"`` always means the built-in data set (write ``./digits`` for
   a folder of that name).
 """
 
 from __future__ import annotations
 
-import csv
 import errno
 import os
 import re
@@ -49,6 +51,12 @@ class Listing:
     class_names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     stamp: list[tuple[str, int, int]] = field(default_factory=list)  # (path, size, mtime_ns)
+    #: one line each about how the source was read (project layout, unlabelled rows, split)
+    notes: list[str] = field(default_factory=list)
+    #: per file: "train", "val", "test" or "" (no split given); empty when there is none
+    partition: list[str] = field(default_factory=list)
+    #: images without a label (manifest rows with an empty label): images to predict
+    unlabelled: list[Path] = field(default_factory=list)
 
 
 def natural_key(text: str) -> tuple[list[int | str], str]:
@@ -69,6 +77,12 @@ def resolve_source(source: str | os.PathLike[str]) -> tuple[Kind, Path]:
     if path.is_file():
         if path.suffix.lower() == ".csv":
             return "csv", path
+        if path.suffix.lower() in (".zip", ".json"):
+            raise TunelabError(
+                f"data source {str(path)!r} is a {path.suffix} file, not a folder or a CSV "
+                "manifest. If it is a Piximi project, turn it into a data set folder first: "
+                f"tunelab import-piximi {str(path)!r} OUT, then use OUT."
+            )
         raise TunelabError(
             f"data source {str(path)!r} is a file but not a CSV manifest (.csv). {SOURCE_HELP}"
         )
@@ -111,10 +125,13 @@ def _stamp(path: Path) -> tuple[str, int, int]:
     return str(path), stat.st_size, stat.st_mtime_ns
 
 
-def list_folder(root: Path, skip_bad: bool = False) -> Listing:
-    """List the images of a folder with one sub-folder per class."""
+def list_folder(
+    root: Path, skip_bad: bool = False, exclude: frozenset[str] = frozenset()
+) -> Listing:
+    """List the images of a folder with one sub-folder per class (minus ``exclude`` names)."""
     entries = sorted(
-        (e for e in os.scandir(root) if not _ignored(e.name)), key=lambda e: natural_key(e.name)
+        (e for e in os.scandir(root) if not _ignored(e.name) and e.name not in exclude),
+        key=lambda e: natural_key(e.name),
     )
     class_dirs = [Path(e.path) for e in entries if e.is_dir()]
     loose = [Path(e.path) for e in entries if not e.is_dir()]
@@ -189,110 +206,3 @@ def _list_class(class_dir: Path, skip_bad: bool, listing: Listing) -> list[Path]
                 raise error
             listing.skipped.append((error.path, error.reason))
     return sorted(images, key=lambda p: natural_key(str(p.relative_to(class_dir))))
-
-
-def read_manifest(csv_path: Path, skip_bad: bool = False) -> Listing:
-    """List the images of a CSV manifest with header ``path,label``."""
-    try:
-        return _read_manifest(csv_path, skip_bad)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise TunelabError(
-            f"CSV manifest {str(csv_path)!r} cannot be parsed ({exc}). Allowed: UTF-8 text "
-            "with a header row 'path,label'; re-save it as UTF-8 CSV."
-        ) from None
-
-
-def _read_manifest(csv_path: Path, skip_bad: bool) -> Listing:
-    listing = Listing("csv", csv_path, [], [], stamp=[_stamp(csv_path)])
-    name = str(csv_path)
-    with open(csv_path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)
-        if header is None:
-            raise TunelabError(
-                f"CSV manifest {name!r} is empty. It needs a header row 'path,label' and "
-                "one row per image, e.g. 'cat/001.png,cat'."
-            )
-        columns = [cell.strip().lower() for cell in header]
-        if "path" not in columns or "label" not in columns:
-            first = ",".join(header)
-            if any(_is_image(Path(cell.strip())) for cell in header):
-                problem = f"has no header row (its first line is {first!r})"
-            else:
-                missing = [c for c in ("path", "label") if c not in columns]
-                problem = f"is missing column(s) {', '.join(missing)} (header: {first!r})"
-            raise TunelabError(
-                f"CSV manifest {name!r} {problem}. The first line must name the columns "
-                "path and label (extra columns are allowed); add a line such as 'path,label'."
-            )
-        for column in ("path", "label"):
-            if columns.count(column) > 1:
-                raise TunelabError(
-                    f"CSV manifest {name!r} has {columns.count(column)} {column!r} columns "
-                    f"(header: {','.join(header)!r}). Keep one; rename the others."
-                )
-        path_col, label_col = columns.index("path"), columns.index("label")
-        labels: dict[Path, tuple[str, int]] = {}  # image -> (label, line) seen first
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            try:
-                path, label = _manifest_row(csv_path, reader.line_num, row, path_col, label_col)
-            except BadFileError as error:
-                if not skip_bad:
-                    raise
-                listing.skipped.append((error.path, error.reason))
-                continue
-            seen_label, seen_line = labels.setdefault(path.resolve(), (label, reader.line_num))
-            if seen_label != label:
-                raise TunelabError(
-                    f"CSV manifest {name!r} lists {str(path)!r} under two labels: {seen_label!r} "
-                    f"(line {seen_line}) and {label!r} (line {reader.line_num}). An image has "
-                    "one class: keep one of the rows."
-                )
-            listing.files.append((path, label))
-    listing.stamp.extend(_stamp(path) for path, _ in listing.files)
-    listing.class_names = sorted({label for _, label in listing.files}, key=natural_key)
-    if not listing.files and not listing.skipped:
-        raise TunelabError(
-            f"CSV manifest {name!r} has a header but no rows. Add one row per image, "
-            "e.g. 'cat/001.png,cat'."
-        )
-    return listing
-
-
-def _manifest_row(
-    csv_path: Path, line: int, row: list[str], path_col: int, label_col: int
-) -> tuple[Path, str]:
-    cell = row[path_col].strip() if path_col < len(row) else ""
-    label = row[label_col].strip() if label_col < len(row) else ""
-    where = f"line {line} of {str(csv_path)!r}"
-    if not cell:
-        raise BadFileError(
-            f"{csv_path}:{line}", f"{where} has an empty path", "Fill in the path or remove it."
-        )
-    path = Path(cell).expanduser()
-    if not path.is_absolute():
-        path = csv_path.parent / path
-    if not label:
-        raise BadFileError(
-            path, f"{where} has an empty label", "Give every row a class name in 'label'."
-        )
-    if any(c in label for c in "\r\n\t\x00"):
-        raise TunelabError(
-            f"{where} has the label {label!r}: a label may not hold a line break, tab or NUL. "
-            "Fix the label (check the CSV's quoting)."
-        )
-    if not path.is_file():
-        state = "is a folder" if path.is_dir() else "does not exist"
-        raise BadFileError(
-            path,
-            f"the file listed on {where} {state}",
-            "Fix the path (relative paths are resolved against the CSV's folder) or "
-            "remove the row.",
-        )
-    if not _is_image(path):
-        raise _not_image(path, "manifest")
-    return path, label

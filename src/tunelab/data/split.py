@@ -57,3 +57,78 @@ def stratified_split(
         val = rng.choice(pool, size=n_val, replace=False)
         train = np.setdiff1d(np.arange(n), val)
     return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
+
+
+def dataset_split(
+    labels: Sequence[int] | np.ndarray,
+    partition: np.ndarray | None,
+    validation_fraction: float,
+    seed: int = 0,
+    use_manifest_split: bool = True,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(train_idx, val_idx, note)``: the manifest's split when it has one, else stratified.
+
+    ``partition[i]`` is ``"train"``, ``"val"``, ``"test"`` or ``""``
+    (:attr:`tunelab.data.ImageDataset.partition`). With a split that has both training and
+    validation rows, those are used as given; ``"test"`` rows are left out of both; rows
+    without a side are split with ``validation_fraction`` and added to each side. Without
+    one (or with ``use_manifest_split=False``) it is :func:`stratified_split`. ``note`` is
+    one line saying which split was used and on how many images.
+
+    >>> train, val, note = dataset_split([0, 1, 0, 1], np.array(["train", "train", "val",
+    ...                                  "val"]), 0.25)
+    >>> train.tolist(), val.tolist()
+    ([0, 1], [2, 3])
+    """
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    sides = None if partition is None else np.asarray(partition).astype(str)
+    if sides is None or not use_manifest_split:
+        train, val = stratified_split(y, validation_fraction, seed)
+        ignored = " (the manifest's split column is ignored: use_manifest_split is off)"
+        return (
+            train,
+            val,
+            (
+                f"validation split: {len(val)} of {len(y)} images held out at random, "
+                f"stratified (validation_fraction {validation_fraction:g}, seed {seed})"
+                + (ignored if sides is not None else "")
+                + "."
+            ),
+        )
+    marked_train = np.flatnonzero(sides == "train")
+    marked_val = np.flatnonzero(sides == "val")
+    test = np.flatnonzero(sides == "test")
+    free = np.flatnonzero(sides == "")
+    held = f"; {len(test)} test/inference rows left out of both" if len(test) else ""
+    if len(marked_train) == 0 or len(marked_val) == 0:
+        pool = np.sort(np.concatenate([marked_train, free]))
+        train, val = stratified_split(y[pool], validation_fraction, seed)
+        return (
+            pool[train],
+            pool[val],
+            (
+                f"validation split: the manifest's split column has no "
+                f"{'validation' if len(marked_train) else 'training'} rows, so {len(val)} of "
+                f"{len(pool)} images are held out at random (validation_fraction "
+                f"{validation_fraction:g}){held}."
+            ),
+        )
+    train, val = marked_train, marked_val
+    extra = ""
+    if len(free) >= 2:
+        free_train, free_val = stratified_split(y[free], validation_fraction, seed)
+        train = np.concatenate([train, free[free_train]])
+        val = np.concatenate([val, free[free_val]])
+        extra = f"; {len(free)} rows without a side split at validation_fraction"
+    elif len(free):
+        train = np.concatenate([train, free])
+    note = (
+        f"validation split: from the manifest's split column, {len(train)} training and "
+        f"{len(val)} validation images{extra}{held} (--no-use-manifest-split to ignore it)."
+    )
+    missing = sorted(set(y[val].tolist()) - set(y[train].tolist()))
+    if missing:
+        note = note[:-1] + (
+            f"; warning: {len(missing)} class(es) appear only in validation and cannot be learnt."
+        )
+    return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64), note

@@ -192,11 +192,17 @@ def resolve_predictor(model: str | Path, runs_dir: str | Path | None = None) -> 
 
 
 def list_images(source: str | Path) -> list[Path]:
-    """One image file, or every image in a folder (sub-folders included), naturally sorted."""
+    """One image file, every image in a folder (sub-folders included, naturally sorted), or
+    a CSV manifest's unlabelled rows (all its rows when none is unlabelled)."""
     from tunelab.data.decode import IMAGE_EXTENSIONS
     from tunelab.data.sources import natural_key
 
     path = Path(source).expanduser()
+    if path.is_file() and path.suffix.lower() == ".csv":
+        from tunelab.data.manifest import read_manifest
+
+        listing = read_manifest(path, skip_bad=True)
+        return listing.unlabelled or [file for file, _ in listing.files]
     if path.is_file():
         return [path]
     if not path.is_dir():

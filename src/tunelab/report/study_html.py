@@ -63,13 +63,42 @@ def _plotly_figures(study: optuna.Study, importances: Mapping[str, float]) -> di
             go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h"),
             layout={"xaxis_title": "share of the value's variance explained"},
         )
+    value = "validation accuracy" if study.direction.name == "MAXIMIZE" else "value"
+    # our words on every figure, not Optuna's stock titles ("Objective Value", "Trial")
+    labels: dict[str, dict[str, str]] = {
+        "history": {"title": f"{value} of each trial, and the best so far",
+                    "xaxis_title": "trial number", "yaxis_title": value},
+        "parallel": {"title": f"knob values of each trial, coloured by {value}"},
+        "curves": {"title": f"{value} per epoch of every trial (stopped trials end early)",
+                   "xaxis_title": "epoch", "yaxis_title": value},
+        "importances": {"title": "which knobs mattered (fANOVA importances)",
+                        "yaxis_title": "knob"},
+    }  # fmt: skip
     figures = {}
     for key, make in makers.items():
         try:
-            figures[key] = make()
+            figure = make()
         except Exception:  # noqa: BLE001 - the PNG of the same plot stands in
             continue
+        figure.update_layout(**labels.get(key, {}))
+        figures[key] = _our_names(figure, value)
     return figures
+
+
+_STOCK_NAMES = {"Objective Value": None, "Best Value": "best so far", "Infeasible Trial": "failed"}
+
+
+def _our_names(figure: Any, value: str) -> Any:
+    """The figure with Optuna's stock names ("Objective Value", in legends, axes and hover
+    texts alike) replaced by ours."""
+    import json
+
+    import plotly.io as pio
+
+    text = figure.to_json()
+    for stock, ours in _STOCK_NAMES.items():
+        text = text.replace(json.dumps(stock), json.dumps(ours or value))
+    return pio.from_json(text)
 
 
 def _png(path: Path) -> str:

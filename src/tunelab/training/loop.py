@@ -91,14 +91,23 @@ def fit(
     gradient_clip: float | None = None,
     augment: Augment | None = None,
     callbacks: Sequence[Callback] = (),
+    generator: torch.Generator | None = None,
+    state: TrainState | None = None,
 ) -> TrainState:
-    """Train for up to ``epochs`` epochs; return the state with per-batch and per-epoch records."""
+    """Train for up to ``epochs`` epochs; return the state with per-batch and per-epoch records.
+
+    A resumed run passes the ``state`` and batch-order ``generator`` its checkpoint
+    restored (:mod:`tunelab.training.checkpoint`); training goes on after ``state.epoch``.
+    """
     n = len(train)
     # A final batch of one image breaks batch norm and says little: it is left out that epoch.
     usable = n - 1 if n > batch_size and n % batch_size == 1 else n
     steps = math.ceil(usable / batch_size)
-    state = TrainState(epochs=epochs, steps_per_epoch=steps, model=model)
-    generator = torch.Generator().manual_seed(seed)
+    if state is None:
+        state = TrainState(epochs=epochs, steps_per_epoch=steps, model=model)
+    state.epochs, state.steps_per_epoch = epochs, steps
+    if generator is None:
+        generator = torch.Generator().manual_seed(seed)
     scaler = grad_scaler(device, precision)
     for callback in callbacks:
         callback.on_train_start(state)
@@ -148,7 +157,7 @@ def _epochs(
     callbacks: Sequence[Callback],
 ) -> None:
     n = len(train)
-    for epoch in range(1, state.epochs + 1):
+    for epoch in range(state.epoch + 1, state.epochs + 1):
         state.epoch = epoch
         model.train()
         started = time.perf_counter()

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tunelab.data import ImageDataset, stratified_split
+from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
 from tunelab.training.device import Precision, choose_device, resolve_precision, set_threads
@@ -111,7 +111,9 @@ def find_lr(
     hp = Hyperparameters.parse({**base, **knobs})
     dataset = resolve_dataset(data, hp, skip_bad)
     set_threads(hp.threads)
-    train_idx, _ = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    if split is None:
+        split = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[:2]
+    train_idx = split[0]
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=start)

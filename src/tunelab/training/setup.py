@@ -17,7 +17,7 @@ from tunelab.knobs import Hyperparameters
 from tunelab.models import create_model
 from tunelab.training.device import Precision
 from tunelab.training.losses import create_loss
-from tunelab.training.optimizers import create_optimizer
+from tunelab.training.optimizers import Params, create_optimizer
 
 
 def resolve_dataset(
@@ -53,13 +53,17 @@ def build_training(
     loss_fn = create_loss(
         hp.loss, num_classes, label_smoothing=hp.label_smoothing, focal_gamma=hp.focal_gamma
     )
-    optimizer = create_optimizer(
+    return model, loss_fn, make_optimizer(hp, model.parameters(), lr)
+
+
+def make_optimizer(hp: Hyperparameters, params: Params, lr: float) -> torch.optim.Optimizer:
+    """The ``optimizer`` knob's optimizer over ``params`` (tensors or parameter groups)."""
+    return create_optimizer(
         hp.optimizer,
-        model.parameters(),
+        params,
         lr=lr,
         weight_decay=hp.weight_decay,
         momentum=hp.momentum,
         nesterov=hp.nesterov,
         betas=(hp.beta1, hp.beta2),
     )
-    return model, loss_fn, optimizer

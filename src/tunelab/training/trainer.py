@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tunelab.data import ImageDataset, stratified_split
+from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
@@ -29,6 +30,13 @@ from tunelab.training.callbacks import (
     EarlyStopping,
     TrainState,
 )
+from tunelab.training.checkpoint import (
+    Checkpoint,
+    Restored,
+    check_resumable,
+    read_checkpoint,
+    resume_knobs,
+)
 from tunelab.training.device import (
     Precision,
     choose_device,
@@ -38,8 +46,9 @@ from tunelab.training.device import (
 )
 from tunelab.training.loop import Batches, evaluate, fit
 from tunelab.training.schedules import create_schedule
-from tunelab.training.setup import build_training, resolve_dataset
+from tunelab.training.setup import build_training, make_optimizer, resolve_dataset
 from tunelab.training.step import augmenter
+from tunelab.training.transfer import FreezeBackbone, apply_init, load_source, parameter_groups
 
 
 def as_hyperparameters(
@@ -74,6 +83,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     skip_bad: bool = False,
     split: tuple[np.ndarray, np.ndarray] | None = None,
+    _resume: tuple[Run, Restored] | None = None,
     **knobs: Any,
 ) -> Run:
     """Train a classifier on ``data`` and store the run; return it.
@@ -87,6 +97,9 @@ def train(
 
     >>> run = train("digits", epochs=2, learning_rate=0.003)  # doctest: +SKIP
     >>> run.summary["best_val_accuracy"]  # doctest: +SKIP
+
+    ``init_from`` starts from trained weights and :func:`resume` continues a run; see
+    :mod:`tunelab.training.transfer` and :mod:`tunelab.training.checkpoint`.
     """
     hp = as_hyperparameters(hyperparameters, knobs, data, skip_bad)
     store = store if isinstance(store, RunStore) else RunStore(store)
@@ -94,11 +107,33 @@ def train(
     # What can be checked is checked before the run folder exists.
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
-    train_idx, val_idx = split or stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
-    run = store.create(_prefix(data, hp), name)
+    restored: Restored | None = None
+    source = None
+    if _resume is not None:
+        run, restored = _resume
+        check_resumable(run, restored, dataset)
+        split = tuple(np.asarray(part, dtype=np.int64) for part in restored.split)  # type: ignore[assignment]
+    elif hp.init_from:
+        source = load_source(hp.init_from, store)
+    if split is None:
+        train_idx, val_idx, split_note = dataset.split(
+            hp.validation_fraction, hp.seed, hp.use_manifest_split
+        )
+    else:
+        (train_idx, val_idx), split_note = split, "validation split: given by the caller."
+    if _resume is None:
+        run = store.create(_prefix(data, hp), name)
     try:
         return _train_into(
-            run, store, data, dataset, hp, callbacks, (train_idx, val_idx), device, precision
+            run,
+            store,
+            data,
+            dataset,
+            hp,
+            callbacks,
+            (train_idx, val_idx, split_note),
+            (device, precision),
+            (restored, source),
         )
     except BaseException as err:  # the run says why it stopped, not "running" forever
         run.mark_stopped(err)
@@ -112,13 +147,15 @@ def _train_into(
     dataset: ImageDataset,
     hp: Hyperparameters,
     callbacks: Sequence[Callback],
-    split: tuple[np.ndarray, np.ndarray],
-    device: torch.device,
-    precision: Precision,
+    split: tuple[np.ndarray, np.ndarray, str],
+    where: tuple[torch.device, Precision],
+    start_from: tuple[Restored | None, Any],
 ) -> Run:
+    train_idx, val_idx, split_note = split
+    device, precision = where
+    restored, source = start_from
     run.write_config(hp)
     set_threads(hp.threads)
-    train_idx, val_idx = split
 
     if precision.name == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
         run.warnings.append(
@@ -138,7 +175,32 @@ def _train_into(
     _, channels, height, width = dataset.images.shape
     num_classes = len(dataset.class_names)
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=hp.learning_rate)
-    store.check_space(_bytes_needed(model, hp.epochs, len(train_idx), batch_size), run)
+    init_notes: list[str] = []
+    if hp.init_from and restored is None and source is not None:
+        try:
+            init_notes = apply_init(
+                model,
+                source,
+                model_name=hp.model,
+                class_names=list(dataset.class_names),
+                input_size=(height, width),
+            )
+        except TunelabError:
+            shutil.rmtree(run.path, ignore_errors=True)  # a refused run leaves nothing
+            raise
+        run.warnings.extend(init_notes)
+    if hp.init_from and hp.backbone_lr_factor != 1.0:
+        groups = parameter_groups(model, hp.learning_rate, hp.backbone_lr_factor)
+        optimizer = make_optimizer(hp, groups, hp.learning_rate)
+    elif not hp.init_from and (hp.freeze_epochs or hp.backbone_lr_factor != 1.0):
+        run.warnings.append(
+            f"freeze_epochs={hp.freeze_epochs} and backbone_lr_factor={hp.backbone_lr_factor:g} "
+            "act only with init_from (trained weights to keep); ignored in this run."
+        )
+    store.check_space(
+        _bytes_needed(model, hp.epochs, len(train_idx), batch_size),
+        run if restored is None else None,
+    )
     train_data = Batches.from_arrays(
         dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
     )
@@ -154,7 +216,8 @@ def _train_into(
         step_epochs=hp.schedule_step_epochs,
         gamma=hp.schedule_gamma,
         plateau_patience=hp.plateau_patience,
-        max_lr=hp.learning_rate,
+        # With a backbone group each group peaks at its own lr.
+        max_lr=hp.learning_rate if len(optimizer.param_groups) == 1 else None,
     )
     augment = augmenter(list(hp.augment))
 
@@ -162,6 +225,27 @@ def _train_into(
     if hp.early_stopping_patience:
         stoppers.append(EarlyStopping(hp.early_stopping_patience))
     stoppers.append(DivergenceCheck())
+    generator = torch.Generator().manual_seed(hp.seed)
+    start = None
+    if restored is not None:
+        start = restored.apply(model, optimizer, schedule, generator, stoppers, hp.epochs)
+    extra: list[Callback] = []
+    if hp.init_from and hp.freeze_epochs:
+        extra.append(FreezeBackbone(model, hp.freeze_epochs))
+    data_name = _data_name(data, dataset)
+    extra.append(
+        Checkpoint(
+            run,
+            optimizer,
+            schedule,
+            generator,
+            stoppers,
+            data=data_name,
+            split=(train_idx, val_idx),
+            class_names=list(dataset.class_names),
+            keep_best=bool(hp.early_stopping_patience and hp.restore_best_weights),
+        )
+    )
 
     started = time.perf_counter()
     state = fit(
@@ -178,7 +262,9 @@ def _train_into(
         seed=hp.seed,
         gradient_clip=hp.gradient_clip,
         augment=augment,
-        callbacks=[*stoppers, *callbacks],
+        callbacks=[*stoppers, *extra, *callbacks],
+        generator=generator,
+        state=start,
     )
     seconds = time.perf_counter() - started
 
@@ -230,8 +316,14 @@ def _train_into(
         batch_size,
         final_val,
     )
+    summary["input_size"] = [height, width]
+    summary["data_notes"] = [*dataset.notes, split_note]
     from tunelab.diagnosis import diagnose
 
+    if hp.init_from:
+        summary["init_from"] = {"source": hp.init_from, "notes": init_notes}
+    if restored is not None:
+        summary["resumed_from_epoch"] = restored.epoch
     summary["diagnosis"] = diagnose(
         state.history, state.batches, summary, hp.model_dump()
     ).to_dict()
@@ -243,12 +335,52 @@ def _train_into(
     return run
 
 
+def resume(
+    run: Run | str,
+    *,
+    store: RunStore | str | Path | None = None,
+    epochs: int | None = None,
+    data: str | Path | ImageDataset | None = None,
+    callbacks: Sequence[Callback] = (),
+    skip_bad: bool = False,
+    threads: int | None = None,
+) -> Run:
+    """Continue ``run`` from its last checkpoint, in the same run folder, up to ``epochs``
+    epochs in all (default: the epochs it planned); the curves continue where they stopped.
+
+    The run's own knobs and data split are used (``data``: the run's data unless given,
+    e.g. when it was trained on a data set held in memory). With the same seed, a resumed
+    run ends with the same numbers as one trained without the break.
+
+    >>> first = train("digits", epochs=2)  # doctest: +SKIP
+    >>> resume(first, epochs=4).summary["epochs_run"]  # doctest: +SKIP
+    4
+    """
+    store = store if isinstance(store, RunStore) else RunStore(store)
+    run = store.get(run) if isinstance(run, str) else run
+    restored = read_checkpoint(run)
+    hp = resume_knobs(run, restored, epochs, threads)
+    source = data if data is not None else restored.data
+    return train(
+        source, hp, store=store, callbacks=callbacks, skip_bad=skip_bad, _resume=(run, restored)
+    )
+
+
 def _bytes_needed(model: torch.nn.Module, epochs: int, n_train: int, batch_size: int) -> int:
     """A generous estimate of a run's size: weights (twice, for the atomic write), the
-    per-batch metrics (about 100 bytes a row) and 1 MB for the rest (curves, JSON)."""
+    checkpoint, the per-batch metrics (about 100 bytes a row) and 1 MB for the rest."""
     weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
     rows = epochs * math.ceil(n_train / max(batch_size, 1))
-    return 2 * weights + 100 * rows + 1_000_000
+    # The checkpoint (weights, optimizer moments, best weights) is also written twice.
+    return 2 * weights + 8 * weights + 100 * rows + 1_000_000
+
+
+def _data_name(data: Any, dataset: ImageDataset) -> str:
+    """The data as a run records it; an existing path is made absolute, so that
+    :func:`resume` finds it from any folder."""
+    text = dataset.source if isinstance(data, ImageDataset) else str(data)
+    path = Path(text)
+    return str(path.resolve()) if text and path.exists() else text
 
 
 def resolved_source(data: Any) -> str:

@@ -100,14 +100,13 @@ def image_objective(
     study: str,
 ) -> float:
     """Train one trial; report validation accuracy per epoch; return the best reached."""
-    from tunelab.data import stratified_split
     from tunelab.search.reporter import Diverged, Pruned
     from tunelab.training.callbacks import Callback
     from tunelab.training.trainer import train
 
     hp = Hyperparameters.parse({**base, **params})
     dataset = trial_dataset(data, hp.input_size)
-    split = stratified_split(dataset.labels, hp.validation_fraction, hp.seed)
+    split = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[:2]
     hp = hp.replace(seed=reporter.seed)
 
     class Report(Callback):
@@ -161,6 +160,7 @@ def tune_images(
     artifacts: str | Path | None = None,
     backend: str = "local",
     ray: Any = None,
+    callbacks: Sequence[Any] = (),
 ) -> Any:
     """Tune an image classifier on ``data``; epochs are the budget axis.
 
@@ -173,7 +173,9 @@ def tune_images(
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
     the objective's settings from the study). ``backend``, ``ray`` and ``workers`` are
-    the engine's (see :func:`tunelab.search.engine.tune`).
+    the engine's (see :func:`tunelab.search.engine.tune`); so are ``callbacks``, Optuna
+    callbacks ``(study, trial)`` run after each trial (one that calls ``study.stop()``
+    ends the tune between trials, as the web app's stop button does).
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -230,7 +232,7 @@ def tune_images(
         resume=resume,
         max_resource=hp.epochs,
         initial_points=points if not resume else None,
-        callbacks=[keeper] if keeper is not None else None,
+        callbacks=[*callbacks, *([keeper] if keeper is not None else [])] or None,
         backend=backend,
         ray=ray,
         record=image_record(

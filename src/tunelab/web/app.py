@@ -41,7 +41,8 @@ def create_app(
     (tests use it to lower the size limits).
     """
     from tunelab import __version__
-    from tunelab.web.routes import data, jobs, knobs, runs, search
+    from tunelab.web.routes import data, export, jobs, knobs, lr_find, review, runs, search, upload
+    from tunelab.web.uploads import Uploads
 
     settings = settings or WebSettings.build(
         data_roots, runs_dir, token, allowed_hosts=allowed_hosts
@@ -55,12 +56,13 @@ def create_app(
     )
     app.state.settings = settings
     app.state.jobs = JobManager(settings)
+    app.state.uploads = Uploads(settings)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(OriginGuard, settings=settings)  # added last: runs first
     _add_error_handlers(app)
 
     guarded = [Depends(check_token)]
-    for module in (data, knobs, jobs, runs, search):
+    for module in (data, knobs, jobs, lr_find, review, runs, export, search, upload):
         app.include_router(module.router, prefix="/api", dependencies=guarded)
 
     @app.get("/api/health", dependencies=guarded)
@@ -78,12 +80,20 @@ def create_app(
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    def static_page(name: str) -> FileResponse:
+        page = STATIC / f"{name}.html"
+        if not page.is_file():
+            raise WebError(404, f"the {name} page is not installed in this version.")
+        return FileResponse(page, media_type="text/html")
+
     @app.get("/playground", dependencies=guarded, include_in_schema=False)
     def playground() -> FileResponse:
-        page = STATIC / "playground.html"
-        if not page.is_file():
-            raise WebError(404, "the playground page is not installed in this version.")
-        return FileResponse(page, media_type="text/html")
+        return static_page("playground")
+
+    @app.get("/descent", dependencies=guarded, include_in_schema=False)
+    def descent() -> FileResponse:
+        """Gradient descent on a 2-parameter loss surface (the playground's second page)."""
+        return static_page("descent")
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:

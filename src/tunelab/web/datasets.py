@@ -56,10 +56,19 @@ def _entry(path: Path, name: str) -> dict[str, Any]:
 
 
 def _looks_like_data(folder: Path) -> bool:
-    """True when some sub-folder holds an image (checking a few entries only)."""
+    """True when ``folder`` opens as a data set the way training reads it: a folder of
+    classes, or the labelled part of a project layout (checking a few entries only)."""
+    from tunelab.data.layout import inspect_folder
+
+    layout = inspect_folder(folder)
+    if layout.kind not in ("classes", "project"):
+        return False
+    if layout.manifest is not None and layout.class_root != folder:
+        return True  # read through its manifest.csv, as training does
+    skip = {d.name for d in layout.excluded}
     try:
-        for child in list(folder.iterdir())[:50]:
-            if child.is_dir() and not child.name.startswith("."):
+        for child in list(layout.class_root.iterdir())[:50]:
+            if child.is_dir() and not child.name.startswith(".") and child.name not in skip:
                 for item in list(child.iterdir())[:50]:
                     if item.suffix.lower() in IMAGE_EXTENSIONS:
                         return True
@@ -93,15 +102,17 @@ def resolve_data(settings: WebSettings, path: str, check_files: bool = True) -> 
         # listed or skipped (missing, not an image), so no answer tells whether a file
         # outside the roots exists.
         listing = _listing(resolved)
-        for file in [file for file, _ in listing.files] + [file for file, _ in listing.skipped]:
+        listed = [file for file, _ in listing.files] + [file for file, _ in listing.skipped]
+        for file in [*listed, *listing.unlabelled]:
             confine(str(file), settings.data_roots)
     return str(resolved)
 
 
 def _listing(target: Path) -> Any:
-    from tunelab.data.sources import list_folder, read_manifest
+    """The files training would read from ``target`` (project layouts resolved the same way)."""
+    from tunelab.data.layout import list_source
 
-    return list_folder(target, True) if target.is_dir() else read_manifest(target, True)
+    return list_source("folder" if target.is_dir() else "csv", target, True)
 
 
 def describe(settings: WebSettings, path: str) -> dict[str, Any]:
@@ -140,7 +151,14 @@ def describe(settings: WebSettings, path: str) -> dict[str, Any]:
         }
         for name, files in by_class.items()
     ]
-    return _facts(source, classes, channels, depths, sizes, bad, len(listing.files))
+    facts = _facts(source, classes, channels, depths, sizes, bad, len(listing.files))
+    facts["notes"] = list(listing.notes)
+    if sizes:  # the line training prints, from the probed images
+        from tunelab.data.loader import size_note
+
+        facts["notes"].append(size_note(sizes.most_common(1)[0][0], sizes, auto=True))
+    facts["n_unlabelled"] = len(listing.unlabelled)
+    return facts
 
 
 def _describe_digits(settings: WebSettings) -> dict[str, Any]:
@@ -215,8 +233,16 @@ def thumbnail_url(source: str, class_name: str, index: int) -> str:
     )
 
 
-def thumbnail(settings: WebSettings, path: str, class_name: str, index: int) -> bytes:
-    """A PNG of image ``index`` of class ``class_name`` (nearest-neighbour scaled, 8-bit)."""
+def thumbnail(
+    settings: WebSettings,
+    path: str,
+    class_name: str,
+    index: int,
+    channels: list[int] | None = None,
+    side: int | None = None,
+) -> bytes:
+    """A PNG of image ``index`` of class ``class_name`` (nearest-neighbour scaled, 8-bit),
+    its ``channels`` composited in colour, ``side`` pixels on its longest side."""
     source = resolve_data(settings, path, check_files=False)
     if source == DIGITS:
         from tunelab.data import load_dataset
@@ -226,7 +252,7 @@ def thumbnail(settings: WebSettings, path: str, class_name: str, index: int) -> 
             raise _no_class(class_name, dataset.class_names)
         members = np.flatnonzero(dataset.labels == dataset.class_names.index(class_name))
         _check_index(index, len(members), class_name)
-        return to_png(dataset.images[members[index]], float(dataset.max_value))
+        return to_png(dataset.images[members[index]], float(dataset.max_value), channels, side)
     from tunelab.data.decode import decode_image
 
     listing = _listing(Path(source))
@@ -235,7 +261,7 @@ def thumbnail(settings: WebSettings, path: str, class_name: str, index: int) -> 
     files = [file for file, label in listing.files if label == class_name]
     _check_index(index, len(files), class_name)
     image = decode_image(confine(str(files[index]), settings.data_roots))
-    return to_png(image, None)
+    return to_png(image, None, channels, side)
 
 
 def _no_class(name: str, names: list[str]) -> WebError:
@@ -257,29 +283,65 @@ def _check_index(index: int, count: int, name: str) -> None:
         )
 
 
-def to_png(image: np.ndarray, max_value: float | None) -> bytes:
-    """``(C, H, W)`` pixels as an 8-bit PNG: 1 or 2 channels grey (the first), else RGB."""
+#: The colour each channel is shown in (Piximi's order): red, green, blue, then the rest.
+CHANNEL_COLOURS = (
+    (1.0, 0.0, 0.0),
+    (0.0, 1.0, 0.0),
+    (0.0, 0.0, 1.0),
+    (1.0, 0.0, 1.0),
+    (0.0, 1.0, 1.0),
+    (1.0, 1.0, 0.0),
+)
+
+
+def to_png(
+    image: np.ndarray,
+    max_value: float | None,
+    channels: list[int] | None = None,
+    side: int | None = None,
+) -> bytes:
+    """``(C, H, W)`` pixels as an 8-bit PNG.
+
+    One channel is grey; several are composited, each in its colour (red, green, blue,
+    magenta, cyan, yellow, ...), each scaled to its own range unless ``max_value`` is
+    given. ``channels`` picks the visible ones (the toggle on the Data sets page);
+    ``side`` is the longest side of the picture (96 by default; up to 512 to enlarge).
+    """
     from PIL import Image
 
+    if max_value is None and np.asarray(image).dtype == np.uint8:
+        max_value = 255.0  # 8-bit photos as they are; deeper data is stretched to be seen
     data = np.asarray(image, dtype=np.float64)
-    if max_value is None:  # stretch each image to its own range, so 12-bit data is visible
-        low, high = float(data.min()), float(data.max())
-        data = (data - low) / (high - low) if high > low else np.zeros_like(data)
+    shown = list(range(data.shape[0])) if channels is None else channels
+    bad = [c for c in shown if not 0 <= c < data.shape[0]]
+    if bad or not shown:
+        raise WebError(
+            400,
+            f"channels {shown} do not exist: this image has channels 0 to {data.shape[0] - 1}.",
+        )
+    planes = data[shown]
+    if max_value is None:  # stretch each channel to its own range, so 12-bit data is visible
+        low = planes.min(axis=(1, 2), keepdims=True)
+        high = planes.max(axis=(1, 2), keepdims=True)
+        planes = np.divide(planes - low, high - low, out=np.zeros_like(planes), where=high > low)
     else:
-        data = data / max_value
-    pixels = np.clip(np.rint(data * 255), 0, 255).astype(np.uint8)
-    picture = (
-        Image.fromarray(pixels[0], "L")
-        if pixels.shape[0] < 3
-        else Image.fromarray(np.ascontiguousarray(pixels[:3].transpose(1, 2, 0)), "RGB")
-    )
-    scale = max(1, THUMB_SIDE // max(picture.size))
+        planes = planes / max_value
+    if data.shape[0] == 1:  # a greyscale image stays grey
+        pixels = np.clip(np.rint(planes[0] * 255), 0, 255).astype(np.uint8)
+        picture = Image.fromarray(pixels, "L")
+    else:
+        colours = np.asarray([CHANNEL_COLOURS[c % len(CHANNEL_COLOURS)] for c in shown])
+        rgb = np.einsum("chw,ck->hwk", np.clip(planes, 0, 1), colours)
+        pixels = np.clip(np.rint(np.minimum(rgb, 1.0) * 255), 0, 255).astype(np.uint8)
+        picture = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
+    target = side or THUMB_SIDE
+    scale = max(1, target // max(picture.size))
     if scale > 1:
         picture = picture.resize(
             (picture.width * scale, picture.height * scale), Image.Resampling.NEAREST
         )
-    elif max(picture.size) > THUMB_SIDE:
-        picture.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    elif max(picture.size) > target:
+        picture.thumbnail((target, target))
     out = io.BytesIO()
     picture.save(out, format="PNG")
     return out.getvalue()

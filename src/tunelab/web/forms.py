@@ -44,7 +44,7 @@ def form_groups() -> list[str]:
 
 
 def _kind(annotation: Any) -> tuple[str, bool]:
-    """``(input type, accepts None)`` for an annotation: bool, int, float, choice, multi."""
+    """``(input type, accepts None)`` for an annotation: bool, int, float, text, choice, multi."""
     nullable = False
     if get_origin(annotation) in (Union, types.UnionType):
         args = [arg for arg in get_args(annotation) if arg is not type(None)]
@@ -58,6 +58,8 @@ def _kind(annotation: Any) -> tuple[str, bool]:
         return "bool", nullable
     if annotation is int:
         return "int", nullable
+    if annotation is str:
+        return "text", nullable
     return "float", nullable
 
 

@@ -1,18 +1,18 @@
-"""Background jobs: one training, sweep or tune at a time, in a thread, with an event log.
+"""Background jobs: a queue of training, sweep and tune jobs, run one at a time in a thread.
 
-One job at a time keeps the machine's cores for that job and the run store free of
-races; a second start is refused (409) until the first ends or is stopped. Each job keeps
-every event it emitted (numbered from 0), so a page that connects late, or reconnects,
-replays the log from where it left off (server-sent events with ``Last-Event-ID``).
+One job runs at a time, which keeps the machine's cores for that job and the run store
+free of races; later starts wait in the queue (``position`` 1, 2, ... ; the running job
+is 0) and can be cancelled before they start. Each job keeps every event it emitted
+(numbered from 0): its live log. A page that connects late, or reconnects, replays the
+log from where it left off (server-sent events with ``Last-Event-ID``).
 
 Stopping: training and sweeps check the job's stop flag after every batch and end the
-run as ``interrupted`` (saved, like Ctrl-C in the CLI); a tune is interrupted the way
-Ctrl-C interrupts it (finished trials are kept and the study can be resumed).
+run as ``interrupted`` (saved, like Ctrl-C in the CLI); a tune stops between trials
+(finished trials are kept and the study can be resumed). A queued job is cancelled.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import threading
 import time
@@ -26,8 +26,9 @@ from tunelab.web.security import WebError
 from tunelab.web.settings import WebSettings
 
 _log = logging.getLogger(__name__)
-FINISHED = ("completed", "stopped", "failed")
+FINISHED = ("completed", "stopped", "failed", "cancelled")
 KEEP_JOBS = 20
+MAX_QUEUED = 10
 
 
 class Job:
@@ -38,7 +39,8 @@ class Job:
         self.kind = kind
         self.title = title
         self.params = params
-        self.status = "starting"
+        self.status = "queued"
+        self.position: int | None = None  # 0 running, 1.. waiting, None once ended
         self.error: str | None = None
         self.result: dict[str, Any] = {}
         self.runs: list[str] = []
@@ -71,6 +73,7 @@ class Job:
                 "kind": self.kind,
                 "title": self.title,
                 "status": self.status,
+                "position": self.position,
                 "error": self.error,
                 "params": self.params,
                 "runs": list(self.runs),
@@ -84,13 +87,17 @@ class Job:
 
 
 class JobManager:
-    """Starts jobs (one at a time), stops them, and remembers the last few."""
+    """Queues jobs, runs them one at a time in order, stops or cancels them, and remembers
+    the last few."""
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
-        self.current: Job | None = None
+        self._queue: list[tuple[Job, Callable[[Job], dict[str, Any]]]] = []
+        self.current: Job | None = None  # the job that runs now (or ran last)
+        self._runner: threading.Thread | None = None
+        self._closing = False
 
     def start(
         self,
@@ -99,30 +106,50 @@ class JobManager:
         params: dict[str, Any],
         task: Callable[[Job], dict[str, Any]],
     ) -> Job:
-        """Run ``task(job)`` in a thread; its return value becomes ``job.result``."""
+        """Queue ``task(job)``; it runs in the runner thread when its turn comes, and its
+        return value becomes ``job.result``."""
         with self._lock:
-            busy = self.current
-            if busy is not None and not busy.finished:
+            if len(self._queue) >= MAX_QUEUED:
                 raise WebError(
                     409,
-                    f"a {busy.kind} job is already running ({busy.title!r}, job {busy.id}); "
-                    "this server runs one job at a time. Stop it first "
-                    f"(POST /api/jobs/{busy.id}/stop) or wait for it to end.",
+                    f"{len(self._queue)} jobs are already waiting (at most {MAX_QUEUED}); "
+                    "cancel one (POST /api/jobs/ID/stop) or wait for the queue to move.",
                 )
             job = Job(kind, title, params)
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
                 if self._jobs[old].finished:
                     del self._jobs[old]
-            self.current = job
-        job.thread = threading.Thread(
-            target=self._run, args=(job, task), name=f"tunelab-{kind}-{job.id}", daemon=True
-        )
-        job.emit("status", status="starting", title=title, kind=kind)
-        job.thread.start()
+            self._queue.append((job, task))
+            self._renumber()
+            job.emit("status", status="queued", title=title, kind=kind, position=job.position)
+            if self._runner is None or not self._runner.is_alive():
+                self._runner = threading.Thread(
+                    target=self._run_queue, name="tunelab-jobs", daemon=True
+                )
+                self._runner.start()
         return job
 
+    def _renumber(self) -> None:
+        running = self.current is not None and self.current.status in ("starting", "running")
+        for index, (job, _) in enumerate(self._queue, start=1 if running else 0):
+            job.position = index
+
+    def _run_queue(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue or self._closing:
+                    self._runner = None
+                    return
+                job, task = self._queue.pop(0)
+                self.current = job
+                job.status, job.position = "starting", 0
+                job.thread = threading.current_thread()
+                self._renumber()
+            self._run(job, task)
+
     def _run(self, job: Job, task: Callable[[Job], dict[str, Any]]) -> None:
+        job.started = time.time()
         job.status = "running"
         job.emit("status", status="running")
         try:
@@ -136,7 +163,11 @@ class JobManager:
             _log.exception("job %s failed", job.id)
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
             job.status, job.error = "failed", f"internal error ({type(err).__name__}: {first})"
+        self._end(job)
+
+    def _end(self, job: Job) -> None:
         job.ended = time.time()
+        job.position = None
         job.emit("end", status=job.status, error=job.error, result=job.result, runs=job.runs)
 
     def get(self, job_id: str) -> Job:
@@ -151,12 +182,27 @@ class JobManager:
     def list(self) -> list[Job]:
         return list(self._jobs.values())
 
+    def queued(self) -> tuple[Job, ...]:
+        """The jobs waiting their turn, next first."""
+        with self._lock:
+            return tuple(job for job, _ in self._queue)
+
     def running_runs(self) -> set[str]:
         job = self.current
         return set(job.runs) if job is not None and not job.finished else set()
 
     def stop(self, job_id: str) -> Job:
+        """Stop the running job, or cancel a waiting one."""
         job = self.get(job_id)
+        with self._lock:
+            waiting = [entry for entry in self._queue if entry[0] is job]
+            if waiting:
+                self._queue.remove(waiting[0])
+                job.status = "cancelled"
+                self._renumber()
+        if waiting:
+            self._end(job)
+            return job
         if job.finished:
             raise WebError(409, f"job {job_id} has already ended ({job.status}); nothing to stop.")
         job.stop_requested.set()
@@ -166,7 +212,11 @@ class JobManager:
         return job
 
     def shutdown(self) -> None:
-        """Stop the running job and give it a moment to save its run."""
+        """Cancel the waiting jobs, stop the running one and give it a moment to save."""
+        with self._lock:
+            self._closing = True
+        for waiting in self.queued():
+            self.stop(waiting.id)
         job = self.current
         if job is None or job.finished:
             return
@@ -176,16 +226,3 @@ class JobManager:
             return
         if job.thread is not None:
             job.thread.join(timeout=30)
-
-
-def interrupt_thread(thread: threading.Thread) -> None:
-    """Raise KeyboardInterrupt inside ``thread``: what Ctrl-C does to the main thread.
-
-    Used for tuning, whose engine already treats Ctrl-C as "keep the finished trials,
-    save the running one as interrupted".
-    """
-    if thread.ident is None or not thread.is_alive():
-        return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
-    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from tunelab.errors import TunelabError
 
 MAX_JSON_BYTES = 256 * 1024  # a form of knobs is a few kilobytes
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # one image or one config file
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # one config file, or one chunk of an uploaded file
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class WebSettings:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     thumbnails_per_class: int = 6
     allow_digits: bool = True
-    upload_paths: tuple[str, ...] = field(default=("/api/config/parse",))
+    upload_paths: tuple[str, ...] = field(default=("/api/config/parse", "/api/uploads/"))
     # Host names requests may name besides loopback ones; None: any (a wildcard bind).
     allowed_hosts: tuple[str, ...] | None = ()
 

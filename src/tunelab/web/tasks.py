@@ -19,11 +19,10 @@ from typing import Any
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
 from tunelab.training.callbacks import Callback, TrainState
-from tunelab.web.jobs import Job, interrupt_thread
+from tunelab.web.jobs import Job
 from tunelab.web.settings import WebSettings
 
 STOPPED_REASON = "stopped from the web app"
-RESEND_INTERRUPT_SECONDS = 2.0
 
 
 class Stream(Callback):
@@ -168,26 +167,12 @@ def tune_task(
 
     hp = Hyperparameters.parse(base)
     url = storage_url(settings, study)
-    thread = threading.current_thread()
-    tuning = threading.Lock()
-    in_tune = [True]
-    tuned = threading.Event()
 
-    def interrupt_until_tuned() -> None:
-        # An interrupt that lands in a finaliser is swallowed by Python, so repeat it
-        # (rarely) until the tune has ended; never once the code after the tune runs.
-        while True:
-            with tuning:
-                if not in_tune[0]:
-                    return
-                interrupt_thread(thread)
-            if tuned.wait(RESEND_INTERRUPT_SECONDS):
-                return
+    def stop_between_trials(tuned_study: Any, _trial: Any) -> None:
+        # the stop button: the running trial finishes, then the study stops cleanly
+        if job.stop_requested.is_set():
+            tuned_study.stop()
 
-    def stop() -> None:
-        threading.Thread(target=interrupt_until_tuned, daemon=True).start()
-
-    job.on_stop = stop
     done = threading.Event()
 
     def watch() -> None:
@@ -199,14 +184,15 @@ def tune_task(
     watcher.start()
     result = None
     try:
-        result = tune_images(data, hp, store=settings.runs_dir, study_name=study, **options)
-        with tuning:
-            in_tune[0] = False
-    except KeyboardInterrupt:
-        with tuning:
-            in_tune[0] = False
+        result = tune_images(
+            data,
+            hp,
+            store=settings.runs_dir,
+            study_name=study,
+            callbacks=[stop_between_trials],
+            **options,
+        )
     finally:
-        tuned.set()
         done.set()
         watcher.join()
     if not study_exists(url, study):  # stopped before the study was created
@@ -217,7 +203,9 @@ def tune_task(
     best = write_best(settings, study, hp, final.get("best"))
     return {
         "study": study,
-        "stopped_reason": result.stopped_reason if result is not None else "interrupted",
+        "stopped_reason": "stopped"
+        if job.stop_requested.is_set()
+        else (result.stopped_reason if result is not None else "interrupted"),
         "best": final.get("best"),
         "best_config": None if best is None else str(best_config_path(settings, study)),
         "n_trials": len(final["trials"]),

@@ -39,6 +39,13 @@ async def thumbnail(
     path: str = Query(..., max_length=4096),
     cls: str = Query(..., max_length=512),
     index: int = Query(0, ge=0, le=1_000_000),
+    channels: str | None = Query(None, max_length=200, pattern=r"^\d{1,3}(,\d{1,3})*$"),
+    side: int | None = Query(None, ge=16, le=512),
 ) -> Response:
-    png = await run_in_threadpool(datasets.thumbnail, settings_of(request), path, cls, index)
+    """One image as a PNG: its channels (``channels=0,2`` shows those) composited in colour;
+    ``side`` enlarges it (click a thumbnail)."""
+    shown = [int(c) for c in channels.split(",")] if channels else None
+    png = await run_in_threadpool(
+        datasets.thumbnail, settings_of(request), path, cls, index, shown, side
+    )
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})

@@ -1,7 +1,7 @@
 """Jobs: start a training run, follow any job (server-sent events), stop it.
 
 Sweeps and tunes start from :mod:`tunelab.web.routes.search`; they are jobs like this one.
-One job runs at a time: a second start gets 409 until the first ends.
+One job runs at a time; later ones wait in the queue (``position``) and can be cancelled.
 """
 
 from __future__ import annotations
@@ -34,12 +34,37 @@ class TrainRequest(BaseModel):
     name: str | None = Field(None, max_length=120)
 
 
-def checked_knobs(values: dict[str, Any]) -> dict[str, Any]:
-    """The form's values if they are valid knobs, else a 422 naming every bad field."""
+def checked_knobs(values: dict[str, Any], settings: Any = None) -> dict[str, Any]:
+    """The form's values if they are valid knobs, else a 422 naming every bad field.
+
+    With ``settings``, ``init_from`` is confined: a run of this server's store (made the
+    path of its weights, so sweeps and trials find it too) or a file under the data roots.
+    """
     hp, errors = forms.validate(values)
     if hp is None:
         raise KnobsRefused(errors)
+    if settings is not None and hp.init_from:
+        values = {**values, "init_from": _init_path(settings, hp.init_from)}
     return values
+
+
+def _init_path(settings: Any, text: str) -> str:
+    from tunelab.web.security import confine
+
+    run = settings.runs_dir / text
+    if "/" not in text and (run / "model.safetensors").is_file():
+        return str(run / "model.safetensors")
+    try:
+        path = confine(text, settings.data_roots)
+    except WebError as err:
+        raise WebError(err.status, f"invalid init_from: {err.message}") from None
+    if not path.is_file():
+        raise WebError(
+            404,
+            f"invalid init_from: {text!r} is neither a run with weights in this server's run "
+            "store nor a weights file under the data roots. Choose a run from the Runs page.",
+        )
+    return str(path)
 
 
 class KnobsRefused(WebError):
@@ -55,7 +80,7 @@ def start_train(request: Request, body: TrainRequest) -> Any:
     if body.name is not None:
         check_new_name(body.name)  # `latest` and `all` are refused before any work starts
     data = resolve_data(settings, body.data)
-    values = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    values = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422 with every bad field
     if body.name is not None:
         if (settings.runs_dir / body.name).exists():
             raise WebError(
@@ -79,6 +104,7 @@ def list_jobs(request: Request) -> dict[str, Any]:
     return {
         "jobs": [job.to_dict() for job in reversed(manager.list())],
         "current": None if current is None else current.to_dict(),
+        "queue": [job.to_dict() for job in manager.queued()],
         "one_at_a_time": True,
     }
 
@@ -96,6 +122,8 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
 
 @router.post("/jobs/{job_id}/stop")
 def stop_job(request: Request, job_id: str) -> dict[str, Any]:
+    """Stop the running job (training saves its run as interrupted; a tune stops between
+    trials), or cancel a job still waiting in the queue."""
     return jobs_of(request).stop(job_id).to_dict()
 
 

@@ -147,6 +147,74 @@ def _check_run_data(request: Request, run: Run) -> None:
         ) from None
 
 
+@router.get("/runs/{name}/evaluation/cell")
+def evaluation_cell(
+    request: Request,
+    name: str,
+    true: str = Query(..., max_length=200),
+    predicted: str = Query(..., max_length=200),
+    limit: int = Query(60, ge=1, le=500),
+) -> dict[str, Any]:
+    """The validation images in one cell of the confusion matrix (true class, predicted
+    class), most confident first, each with a thumbnail URL."""
+    from urllib.parse import quote
+
+    found = _cell_predictions(request, name)
+    names = found.class_names
+    for given in (true, predicted):
+        if given not in names:
+            raise WebError(
+                404,
+                f"no class {given!r} in run {name!r}.{did_you_mean(given, names)} "
+                f"Classes: {', '.join(names[:20])}.",
+            )
+    images = found.cell(names.index(true), names.index(predicted))
+    base = f"/api/runs/{quote(name, safe='')}/evaluation/image?position="
+    return {
+        "run": name,
+        "true": true,
+        "predicted": predicted,
+        "count": len(images),
+        "images": [
+            {**image, "thumbnail": f"{base}{image['position']}"} for image in images[:limit]
+        ],
+    }
+
+
+@router.get("/runs/{name}/evaluation/image")
+def evaluation_image(request: Request, name: str, position: int = Query(..., ge=0)) -> Response:
+    """Validation image number ``position`` of the run, as a PNG thumbnail."""
+    from tunelab.web.datasets import to_png
+
+    found = _cell_predictions(request, name)
+    if position >= len(found.indices):
+        raise WebError(
+            404, f"run {name!r} has {len(found.indices)} validation images; no image {position}."
+        )
+    return Response(to_png(found.images[position], found.max_value), media_type="image/png")
+
+
+def _cell_predictions(request: Request, name: str) -> Any:
+    from tunelab.errors import TunelabError
+    from tunelab.evaluation.cells import validation_predictions
+
+    run = get_run(request, name)
+    if name in jobs_of(request).running_runs():
+        raise WebError(409, f"run {name!r} is still training. Evaluate it when it has ended.")
+    _check_run_data(request, run)  # its images are read again: only from inside the roots
+    cache: dict[Any, Any] = getattr(request.app.state, "cell_cache", None) or {}
+    request.app.state.cell_cache = cache
+    weights = run.weights_path
+    key = (name, weights.stat().st_mtime_ns if weights.is_file() else 0)
+    if key not in cache:
+        try:
+            cache.clear()  # one run at a time: a page looks at one matrix
+            cache[key] = validation_predictions(run)
+        except TunelabError as err:
+            raise WebError(400, str(err)) from None
+    return cache[key]
+
+
 @router.get("/runs/{name}/config")
 def run_config(request: Request, name: str) -> Response:
     """The run's knobs as a YAML file that `tunelab train --config` accepts."""

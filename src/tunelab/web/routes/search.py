@@ -49,7 +49,7 @@ def start_sweep(request: Request, body: SweepRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    base = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422 with every bad field
     knob = knob_name(body.knob)
     if not is_auto(base.get("learning_rate")):
         from tunelab.knobs import Hyperparameters
@@ -77,7 +77,7 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
 
     settings = settings_of(request)
     data = resolve_data(settings, body.data)
-    base = checked_knobs(body.hyperparameters)  # KnobsRefused: 422 with every bad field
+    base = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422 with every bad field
     if is_auto(base.get("learning_rate")):
         raise WebError(
             422,

@@ -38,7 +38,7 @@ function route() {
   for (const link of document.querySelectorAll("nav a[data-page]")) {
     link.classList.toggle("active", link.dataset.page === name);
   }
-  const render = { data: renderData, train: renderTrain, runs: renderRuns, search: renderSearch };
+  const render = { data: renderData, train: renderTrain, runs: renderRuns, search: renderSearch, jobs: renderJobs, review: renderReview };
   if (render[name]) guarded(render[name]);
 }
 
@@ -70,7 +70,15 @@ function plot(id, traces, layout) {
     height: 320,
     legend: { orientation: "h", y: -0.3 },
   };
-  Plotly.react(node, traces, Object.assign(base, layout || {}), { displaylogo: false, responsive: true });
+  const full = Object.assign(base, layout || {});
+  // round ticks: accuracy axes in steps of 0.2, a few epochs one tick each
+  const longest = traces.reduce((n, tr) => Math.max(n, tr.x ? tr.x.length : 0), 0);
+  for (const [key, axis] of Object.entries(full)) {
+    if (!/^[xy]axis\d*$/.test(key) || !axis) continue;
+    if (Array.isArray(axis.range) && axis.range[0] === 0 && axis.range[1] === 1.05) Object.assign(axis, { tickmode: "linear", tick0: 0, dtick: 0.2 });
+    if (axis.title && axis.title.text === "epoch" && longest <= 15) Object.assign(axis, { tickmode: "linear", tick0: 1, dtick: 1 });
+  }
+  Plotly.react(node, traces, full, { displaylogo: false, responsive: true });
   const points = traces.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
   node.dataset.points = String(points);
 }
@@ -116,7 +124,85 @@ async function browse(path) {
     el("p", {}, "Folder: ", el("code", { id: "browse-path", text: listing.path || "data roots" }),
       listing.is_dataset ? el("button", { id: "open-here", onclick: () => guarded(() => openDataset(listing.path)) }, "open this data set") : null),
     el("ul", { id: "browse-list" }, items),
+    listing.path ? uploadZone(listing.path) : el("p", { class: "muted", text: "Open a data root to upload images into it." }),
   );
+}
+
+// Drag and drop (or pick) images, folders of class folders, a CSV or a Piximi project.
+function uploadZone(folder) {
+  const files = el("input", { id: "upload-files", type: "file", multiple: true, onchange: (e) => guarded(() => uploadAll(folder, [...e.target.files])) });
+  const dirs = el("input", { id: "upload-folder", type: "file", webkitdirectory: true, onchange: (e) => guarded(() => uploadAll(folder, [...e.target.files])) });
+  const zone = el("div", { id: "upload-zone", class: "upload-zone" },
+    el("b", { text: "Add images here" }), " - drop files or folders (one sub-folder per class), a CSV manifest or a Piximi project (.zip, .json), or pick ",
+    el("label", { class: "pick" }, "files", files), " / ", el("label", { class: "pick" }, "a folder", dirs),
+    el("div", {}, el("progress", { id: "upload-progress", max: 1, value: 0, hidden: true }), " ", el("span", { id: "upload-status", class: "muted" })),
+    el("ul", { id: "upload-refused", class: "refused" }));
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    guarded(async () => uploadAll(folder, await droppedFiles(e.dataTransfer)));
+  });
+  return zone;
+}
+
+async function droppedFiles(transfer) {
+  // folders dropped keep their relative paths (class folders), read through the entries API
+  const out = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      out.push({ file, path: prefix + file.name });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      let batch;
+      do {
+        batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        for (const child of batch) await walk(child, prefix + entry.name + "/");
+      } while (batch.length);
+    }
+  };
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...transfer.files];
+  for (const entry of entries) await walk(entry, "");
+  return out;
+}
+
+async function uploadAll(folder, picked) {
+  const items = picked.map((f) => (f.file ? f : { file: f, path: f.webkitRelativePath || f.name }));
+  const total = items.reduce((n, i) => n + i.file.size, 0) || 1;
+  const bar = document.getElementById("upload-progress");
+  const status = document.getElementById("upload-status");
+  const refused = document.getElementById("upload-refused");
+  refused.replaceChildren();
+  bar.hidden = false;
+  let sent = 0;
+  let done = 0;
+  for (const item of items) {
+    try {
+      const start = await api("/api/uploads", { method: "POST", json: { folder, path: item.path, size: item.file.size } });
+      for (let offset = 0; offset < item.file.size; offset += start.chunk_bytes) {
+        const chunk = item.file.slice(offset, offset + start.chunk_bytes);
+        await api("/api/uploads/" + start.id + "?offset=" + offset, { method: "PUT", body: chunk, headers: { "Content-Type": "application/octet-stream" } });
+        sent += chunk.size;
+        bar.value = sent / total;
+        status.textContent = "uploading " + item.path + " (" + Math.round(100 * sent / total) + " %)";
+      }
+      const finished = await api("/api/uploads/" + start.id + "/finish", { method: "POST" });
+      if (finished.lines) for (const line of finished.lines) refused.append(el("li", { class: "note", text: line }));
+      done += 1;
+    } catch (err) {
+      refused.append(el("li", { class: "error-line", text: item.path + ": " + err.message }));
+    }
+  }
+  const lines = [...refused.childNodes];
+  await browse(folder); // the listing shows the new files; its upload zone is new too
+  const after = document.getElementById("upload-progress");
+  after.hidden = false;
+  after.value = 1;
+  document.getElementById("upload-status").textContent = done + " of " + items.length + " files added to " + folder;
+  document.getElementById("upload-refused").replaceChildren(...lines);
 }
 
 async function openDataset(path) {
@@ -131,19 +217,45 @@ async function openDataset(path) {
     ["sizes", info.sizes.min.join(" x ") + " to " + info.sizes.max.join(" x ") + " (" + info.sizes.distinct + " distinct)"],
     ["unreadable files", info.n_bad_files],
   ];
+  const channelCount = Math.max(1, ...Object.keys(info.channels).map(Number));
+  const visible = new Set([...Array(channelCount).keys()]);
+  const withChannels = (url, side) => withToken(url + (visible.size < channelCount ? "&channels=" + [...visible].sort().join(",") : "") + (side ? "&side=" + side : ""));
+  const thumbs = [];
   const rows = info.classes.map((cls) =>
     el("tr", { class: "class-row" },
       el("td", { text: cls.name }),
       el("td", { class: "num", text: cls.count }),
-      el("td", {}, cls.thumbnails.map((url) => el("img", { class: "thumb", src: withToken(url), alt: cls.name, loading: "lazy" }))),
+      el("td", {}, cls.thumbnails.map((url, i) => {
+        const img = el("img", { class: "thumb", src: withChannels(url), alt: cls.name + " " + (i + 1), loading: "lazy", title: "click to enlarge", onclick: () => enlarge(withChannels(url, 512), cls.name + ", image " + (i + 1)) });
+        thumbs.push([img, url]);
+        return img;
+      })),
     ),
   );
+  const COLOURS = ["red", "green", "blue", "magenta", "cyan", "yellow"];
+  const toggles = channelCount > 1 ? el("div", { class: "row", id: "channel-toggles" }, "channels shown: ",
+    ...[...Array(channelCount).keys()].map((c) => el("label", { class: "channel-toggle" },
+      el("input", { type: "checkbox", checked: true, "data-channel": String(c), onchange: (e) => {
+        if (e.target.checked) visible.add(c); else if (visible.size > 1) visible.delete(c); else e.target.checked = true;
+        for (const [img, url] of thumbs) img.src = withChannels(url);
+      } }),
+      el("span", { class: "swatch", style: "background:" + COLOURS[c % COLOURS.length] }), " " + c))) : null;
   document.getElementById("dataset-info").replaceChildren(
     el("h3", { id: "dataset-name", text: info.path }),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: String(v) })))),
+    toggles,
+    ...((info.notes || []).length ? [el("ul", { id: "dataset-notes" }, info.notes.map((note) => el("li", { class: "note", text: note })))] : []),
     el("table", { id: "class-table" }, el("tr", {}, el("th", { text: "class" }), el("th", { text: "images" }), el("th", { text: "examples" })), rows),
     el("button", { id: "use-dataset", onclick: () => { window.location.hash = "#train"; } }, "Train on this data set"),
   );
+}
+
+function enlarge(src, caption) {
+  document.getElementById("enlarged")?.remove();
+  const close = () => document.getElementById("enlarged")?.remove();
+  const overlay = el("div", { id: "enlarged", class: "overlay", onclick: close },
+    el("figure", {}, el("img", { src, alt: caption }), el("figcaption", { text: caption + " (click to close)" })));
+  document.body.append(overlay);
 }
 
 // ------------------------------------------------------------------ Train
@@ -176,6 +288,10 @@ function knobInput(knob) {
         onchange(picked);
       } }), c)));
   }
+  if (knob.input === "text") {
+    return el("input", { id, name: knob.name, type: "text", size: 24, value: value === null || value === undefined ? "" : String(value),
+      placeholder: knob.nullable ? "unset" : "", oninput: (e) => onchange(e.target.value.trim() === "" && knob.nullable ? null : e.target.value.trim()) });
+  }
   const attrs = { id, name: knob.name, type: "text", inputmode: "decimal", size: 10, value: value === null ? "" : String(value) };
   attrs.placeholder = knob.nullable ? "unset" : "";
   attrs.oninput = (e) => onchange(parseNumber(e.target.value, knob));
@@ -203,6 +319,8 @@ function knobField(knob) {
   return el("div", { class: "knob", "data-knob": knob.name },
     el("label", { for: "knob-" + knob.name }, knob.name),
     knobInput(knob),
+    knob.name === "learning_rate" ? el("button", { id: "lr-find", type: "button", title: "run the learning-rate range test on the data with the other knobs", onclick: () => guarded(startLrFind) }, "find") : null,
+    knob.name === "learning_rate" ? el("div", { id: "lr-find-result" }) : null,
     el("span", { class: "knob-error", id: "error-" + knob.name }),
     el("div", { class: "knob-help" },
       el("span", { text: knob.help + ". " }),
@@ -323,13 +441,13 @@ function drawTrainCurves() {
   plot("chart-batch", [
     { x: b.x, y: b.loss, name: "batch loss", mode: "lines" },
     { x: b.x, y: b.acc, name: "batch accuracy", mode: "lines", yaxis: "y2" },
-  ], { title: { text: "per batch" }, xaxis: { title: { text: "step" } }, yaxis2: { overlaying: "y", side: "right", range: [0, 1.05] } });
+  ], { title: { text: "per batch" }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
   plot("chart-epoch", [
     { x: e.x, y: e.tl, name: "train loss", mode: "lines+markers" },
     { x: e.x, y: e.vl, name: "validation loss", mode: "lines+markers" },
     { x: e.x, y: e.ta, name: "train accuracy", mode: "lines+markers", yaxis: "y2" },
     { x: e.x, y: e.va, name: "validation accuracy", mode: "lines+markers", yaxis: "y2" },
-  ], { title: { text: "per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis2: { overlaying: "y", side: "right", range: [0, 1.05] } });
+  ], { title: { text: "per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
 }
 
 let drawPending = false;
@@ -377,16 +495,20 @@ function follow(job) {
   });
 }
 
+const ENDED = ["completed", "stopped", "failed", "cancelled"];
+
 function setJobUi(job, status, note) {
-  const running = !["completed", "stopped", "failed"].includes(status);
+  const running = !ENDED.includes(status);
   const text = job.kind + " " + status + (note ? ": " + note : "");
   document.getElementById("job-banner").textContent = running ? "job: " + text : "";
   const ids = job.kind === "train" ? ["train-status", "start-train", "stop-train"] : ["search-status", null, "stop-search"];
   const statusBox = document.getElementById(ids[0]);
   if (statusBox) { statusBox.textContent = text; statusBox.dataset.status = status; }
+  // the page's own start buttons wait for its job; another page may queue one behind it
+  const own = job.kind === "train" ? ["start-train"] : ["start-sweep", "start-tune"];
   for (const id of ["start-train", "start-sweep", "start-tune"]) {
     const button = document.getElementById(id);
-    if (button) button.disabled = running;
+    if (button) button.disabled = running && own.includes(id);
   }
   for (const id of ["stop-train", "stop-search"]) {
     const button = document.getElementById(id);
@@ -414,24 +536,61 @@ function showTrainResult(end) {
       diagnosis.next_step ? el("div", { class: "muted", text: "next: " + Object.entries(diagnosis.next_step).map(([k, v]) => k + " = " + v).join(", ") }) : null),
     el("div", { id: "confusion", class: "chart" }),
   );
-  if (result.evaluation) drawConfusion("confusion", result.evaluation);
+  markDiagnosis("chart-epoch", diagnosis);
+  if (result.evaluation) drawConfusion("confusion", result.evaluation, result.run);
   else box.append(el("p", { class: "muted", text: result.evaluation_error || "no confusion matrix: the run kept no weights." }));
 }
 
-function drawConfusion(id, evaluation) {
+// Draw the diagnosis where it happens: a line at its epoch, labelled with what it means.
+function markDiagnosis(id, diagnosis) {
+  const node = document.getElementById(id);
+  if (!node || !diagnosis || diagnosis.at_epoch === null || diagnosis.at_epoch === undefined || !node.layout) return;
+  Plotly.relayout(node, {
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: diagnosis.at_epoch, x1: diagnosis.at_epoch, y0: 0, y1: 1, line: { color: "#b42318", dash: "dot", width: 2 } }],
+    annotations: [{ xref: "x", yref: "paper", x: diagnosis.at_epoch, y: 1, yanchor: "bottom", showarrow: false, text: diagnosis.verdict + ": " + diagnosis.mark, font: { color: "#b42318", size: 12 } }],
+  });
+  node.dataset.marked = String(diagnosis.at_epoch);
+}
+
+function drawConfusion(id, evaluation, runName) {
   const names = evaluation.class_names;
   const z = evaluation.confusion;
+  const node = document.getElementById(id);
   plot(id, [{
     type: "heatmap", z, x: names, y: names, showscale: false,
     colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
     text: z.map((row, i) => row.map((v, j) => v + " (" + evaluation.confusion_row_percent[i][j] + " %)")),
-    texttemplate: "%{text}", hovertemplate: "true %{y}, predicted %{x}: %{text}<extra></extra>",
+    texttemplate: "%{text}", hovertemplate: "true %{y}, predicted %{x}: %{text}<br>click to see the images<extra></extra>",
   }], {
-    title: { text: "confusion on the validation split: accuracy " + fmt(100 * evaluation.accuracy, 3) + " %" },
-    xaxis: { title: { text: "predicted" } }, yaxis: { title: { text: "true" }, autorange: "reversed" },
-    height: Math.max(300, 40 * names.length + 120),
+    title: { text: "accuracy " + fmt(100 * evaluation.accuracy, 3) + " % of " + evaluation.n_images + " images" },
+    xaxis: { title: { text: "predicted class" }, automargin: true, type: "category" },
+    yaxis: { title: { text: "true class" }, autorange: "reversed", automargin: true, type: "category" },
+    height: Math.max(320, 40 * names.length + 140),
   });
-  document.getElementById(id).dataset.points = String(names.length * names.length);
+  node.dataset.points = String(names.length * names.length);
+  // per-class precision, recall and F1 under the matrix, then the images of a clicked cell
+  for (const old of [id + "-per-class", id + "-cell"]) document.getElementById(old)?.remove();
+  const table = el("table", { class: "per-class", id: id + "-per-class" },
+    el("thead", {}, el("tr", {}, ...["class", "precision", "recall", "F1", "images"].map((h) => el("th", { text: h })))),
+    el("tbody", {}, ...(evaluation.per_class || []).map((row) => el("tr", {},
+      el("td", { text: row.class }), el("td", { class: "num", text: fmt(row.precision, 3) }),
+      el("td", { class: "num", text: fmt(row.recall, 3) }), el("td", { class: "num", text: fmt(row.f1, 3) }),
+      el("td", { class: "num", text: String(row.support) })))));
+  const cell = el("div", { class: "cell-images", id: id + "-cell" });
+  const where = el("p", { class: "muted", id: id + "-where", text: "measured on " + (evaluation.data || "the validation split") + "; click a cell to see its images" });
+  document.getElementById(id + "-where")?.remove();
+  node.after(where, table, cell);
+  if (!runName || !node.on) return;
+  node.on("plotly_click", (event) => guarded(async () => {
+    const point = event.points[0];
+    const found = await api("/api/runs/" + encodeURIComponent(runName) + "/evaluation/cell?true=" +
+      encodeURIComponent(point.y) + "&predicted=" + encodeURIComponent(point.x));
+    cell.replaceChildren(
+      el("h4", { text: "true " + found.true + ", predicted " + found.predicted + ": " + found.count + " images" + (found.count > found.images.length ? " (the " + found.images.length + " most confident shown)" : "") }),
+      ...found.images.map((image) => el("figure", { class: "cell-image" },
+        el("img", { class: "thumb", src: withToken(image.thumbnail), alt: "validation image " + image.index }),
+        el("figcaption", { text: Math.round(100 * image.confidence) + " %" }))));
+  }));
 }
 
 // ------------------------------------------------------------------ Runs
@@ -500,8 +659,8 @@ async function overlayRuns() {
     loss.push({ x, y: m.epochs.map((e) => e.val_loss), name: m.name, mode: "lines+markers" });
     acc.push({ x, y: m.epochs.map((e) => e.val_accuracy), name: m.name, mode: "lines+markers" });
   }
-  plot("overlay-loss", loss, { title: { text: "validation loss" }, xaxis: { title: { text: "epoch" } } });
-  plot("overlay-acc", acc, { title: { text: "validation accuracy" }, xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.05] } });
+  plot("overlay-loss", loss, { title: { text: "validation loss" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } } });
+  plot("overlay-acc", acc, { title: { text: "validation accuracy" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "accuracy" }, range: [0, 1.05] } });
 }
 
 async function deleteRuns() {
@@ -523,15 +682,20 @@ async function showRun(name) {
     el("p", { class: "diagnosis" }, el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") + " " }), diagnosis.text || ""),
     el("div", { class: "charts" }, el("div", { id: "detail-curves", class: "chart" }), el("div", { id: "detail-confusion", class: "chart" })),
     el("details", {}, el("summary", { text: "config" }), el("pre", { text: config })),
+    el("p", { class: "downloads" }, "Download the model: ",
+      ...[["onnx", "ONNX"], ["torchscript", "TorchScript"], ["safetensors", "safetensors + config (.zip)"]].map(([format, label]) =>
+        el("a", { class: "export-link", "data-format": format, href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/export?format=" + format), download: "" }, label)),
+      el("a", { href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/config"), download: run.name + ".yaml" }, "config.yaml")),
   );
   const x = run.epochs.map((e) => e.epoch);
   plot("detail-curves", [
     { x, y: run.epochs.map((e) => e.train_loss), name: "train loss" },
     { x, y: run.epochs.map((e) => e.val_loss), name: "validation loss" },
     { x, y: run.epochs.map((e) => e.val_accuracy), name: "validation accuracy", yaxis: "y2" },
-  ], { title: { text: "curves" }, yaxis2: { overlaying: "y", side: "right", range: [0, 1.05] } });
+  ], { title: { text: "curves" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" } }, yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.05] } });
+  markDiagnosis("detail-curves", diagnosis);
   try {
-    drawConfusion("detail-confusion", await api("/api/runs/" + encodeURIComponent(name) + "/evaluation"));
+    drawConfusion("detail-confusion", await api("/api/runs/" + encodeURIComponent(name) + "/evaluation"), name);
   } catch (err) {
     document.getElementById("detail-confusion").replaceChildren(el("p", { class: "muted", text: err.message }));
   }
@@ -579,14 +743,14 @@ const search = {
     if (d.importances) {
       const names = Object.keys(d.importances);
       plot("importances", [{ type: "bar", x: names.map((n) => d.importances[n]), y: names, orientation: "h" }],
-        { title: { text: "importances" }, yaxis: { autorange: "reversed" }, margin: { l: 140, r: 10, t: 30, b: 40 } });
+        { title: { text: "importances (fANOVA)" }, xaxis: { title: { text: "share of the accuracy's variance explained" } }, yaxis: { title: { text: "knob" }, autorange: "reversed", automargin: true }, margin: { l: 140, r: 10, t: 30, b: 50 } });
     } else if (d.importances_note) {
       document.getElementById("importances").textContent = d.importances_note;
     }
   },
   drawCurves() {
     plot("search-curves", Object.values(this.traces).map((t) => Object.assign({ mode: "lines+markers" }, t)),
-      { title: { text: "validation accuracy per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.05] } });
+      { title: { text: "validation accuracy per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "validation accuracy" }, range: [0, 1.05] } });
   },
   drawLeaderboard(rows) {
     const head = el("tr", {}, ["", "", "best val acc", "status", "epochs", "knobs"].map((h) => el("th", { text: h })));
@@ -693,6 +857,198 @@ async function startTune() {
   follow(job);
 }
 
+// ------------------------------------------------------------------ lr-find
+
+async function startLrFind() {
+  const box = document.getElementById("lr-find-result");
+  const job = await api("/api/lr-find", { method: "POST", json: { data: state.data, hyperparameters: changedValues() } });
+  box.replaceChildren(el("p", { class: "muted", id: "lr-find-status", text: "range test " + job.status + (job.position ? " (position " + job.position + " in the queue)" : "") + "..." }));
+  events(job.id, {
+    status: (d) => { document.getElementById("lr-find-status").textContent = "range test " + d.status + (d.note ? ": " + d.note : ""); },
+    end: (d) => {
+      if (d.error) { box.replaceChildren(el("p", { class: "error", text: d.error })); return; }
+      if (d.status !== "completed") { box.replaceChildren(el("p", { class: "muted", text: "range test " + d.status })); return; }
+      showLrFind(d.result);
+    },
+  });
+}
+
+function showLrFind(result) {
+  const box = document.getElementById("lr-find-result");
+  const chart = el("div", { id: "lr-find-chart", class: "chart" });
+  const choices = Object.entries(result.suggestions).map(([name, lr]) => el("div", { class: "lr-suggestion" },
+    el("button", { type: "button", class: "use-lr", "data-name": name, "data-lr": String(lr), onclick: () => {
+      const rounded = Number(lr.toPrecision(2));
+      state.values.learning_rate = rounded;
+      document.getElementById("knob-learning_rate").value = String(rounded);
+      scheduleValidation();
+    } }, "use " + Number(lr.toPrecision(2))),
+    " ", el("b", { text: name }), ": ", result.explanations[name] || ""));
+  box.replaceChildren(chart, ...choices);
+  const markers = Object.entries(result.suggestions).map(([name, lr]) => ({
+    x: [lr], y: [result.smoothed[result.lrs.findIndex((v) => v >= lr)] ?? result.smoothed[result.smoothed.length - 1]],
+    mode: "markers", marker: { size: 10 }, name: name + " " + Number(lr.toPrecision(2)),
+  }));
+  plot("lr-find-chart", [
+    { x: result.lrs, y: result.losses, name: "loss per batch", mode: "lines", line: { color: "#bbb" } },
+    { x: result.lrs, y: result.smoothed, name: "smoothed loss", mode: "lines" },
+    ...markers,
+  ], { title: { text: "learning-rate range test (" + result.steps_run + " steps)" }, xaxis: { title: { text: "learning rate" }, type: "log" }, yaxis: { title: { text: "training loss" } } });
+}
+
+// ------------------------------------------------------------------ predict and review
+
+const review = { predictions: [], classes: [], labelled: {} };
+
+async function renderReview() {
+  const page = document.getElementById("page-review");
+  if (!page.dataset.built) {
+    page.dataset.built = "true";
+    page.append(
+      el("h2", {}, "Predict and review"),
+      el("p", { class: "muted", text: "A trained run predicts the unlabelled images. Accept a prediction, or pick the right class: the image moves into that class's folder of the data set (every move is recorded and can be undone). Then retrain on the grown data set." }),
+      el("div", { class: "row" },
+        el("label", { for: "review-run" }, "model (run) "), el("select", { id: "review-run" }),
+        el("label", { for: "review-images" }, " unlabelled images "),
+        el("input", { id: "review-images", type: "text", size: 40, placeholder: "a folder under the data roots" }),
+        el("label", { for: "review-dataset" }, " data set (class folders) "),
+        el("input", { id: "review-dataset", type: "text", size: 40, value: state.data })),
+      el("div", { class: "row" },
+        el("button", { id: "review-predict", type: "button", onclick: () => guarded(predictForReview) }, "Predict"),
+        el("label", { for: "review-sort" }, " sort by confidence "),
+        el("select", { id: "review-sort", onchange: drawReview },
+          el("option", { value: "asc" }, "lowest first"), el("option", { value: "desc" }, "highest first")),
+        el("button", { id: "review-undo", type: "button", onclick: () => guarded(undoLabel) }, "Undo last label"),
+        el("button", { id: "review-retrain", type: "button", onclick: () => {
+          setData(document.getElementById("review-dataset").value); window.location.hash = "#train";
+        } }, "Retrain on this data set"),
+        el("span", { id: "review-status", class: "status" })),
+      el("div", { id: "review-grid", class: "review-grid" }),
+    );
+  }
+  const runs = (await api("/api/runs")).runs.filter((r) => r.status === "completed" || r.status === "stopped-early");
+  const select = document.getElementById("review-run");
+  const chosen = select.value;
+  select.replaceChildren(...runs.map((r) => el("option", { value: r.name, selected: r.name === chosen }, r.name)));
+}
+
+async function predictForReview() {
+  const run = document.getElementById("review-run").value;
+  const images = document.getElementById("review-images").value;
+  document.getElementById("review-status").textContent = "predicting...";
+  const result = await api("/api/review/predict", { method: "POST", json: { run, images } });
+  review.predictions = result.predictions;
+  review.classes = result.classes;
+  review.labelled = {};
+  document.getElementById("review-status").textContent = result.predictions.length + " images" +
+    (result.skipped.length ? ", " + result.skipped.length + " unreadable skipped" : "");
+  drawReview();
+}
+
+function drawReview() {
+  const order = document.getElementById("review-sort").value === "asc" ? 1 : -1;
+  const rows = [...review.predictions].sort((a, b) => order * (a.probability - b.probability));
+  document.getElementById("review-grid").replaceChildren(...rows.map((row) => {
+    const done = review.labelled[row.path];
+    const choose = el("select", { class: "review-class" }, review.classes.map((c) => el("option", { value: c, selected: c === row.predicted }, c)));
+    return el("div", { class: "review-card" + (done ? " done" : ""), "data-path": row.path, "data-probability": String(row.probability) },
+      el("img", { src: withToken("/api/review/image?path=" + encodeURIComponent(row.path)), alt: row.path.split("/").pop() }),
+      el("div", { class: "review-prediction", text: row.predicted + " " + Math.round(100 * row.probability) + " %" }),
+      done ? el("div", { class: "review-done", text: "labelled " + done }) : el("div", {},
+        el("button", { class: "review-accept", type: "button", onclick: () => guarded(() => labelImage(row, row.predicted)) }, "Accept"),
+        " ", choose, " ",
+        el("button", { class: "review-set", type: "button", onclick: () => guarded(() => labelImage(row, choose.value)) }, "Set")),
+    );
+  }));
+}
+
+async function labelImage(row, label) {
+  const dataset = document.getElementById("review-dataset").value;
+  const moved = await api("/api/review/label", { method: "POST", json: { dataset, image: row.path, label } });
+  review.labelled[row.path] = label;
+  review.lastMoves = (review.lastMoves || []).concat([{ path: row.path, target: moved.target }]);
+  document.getElementById("review-status").textContent = "moved to " + moved.target;
+  drawReview();
+}
+
+async function undoLabel() {
+  const dataset = document.getElementById("review-dataset").value;
+  const undone = await api("/api/review/undo", { method: "POST", json: { dataset } });
+  delete review.labelled[undone.source];
+  document.getElementById("review-status").textContent = "put back " + undone.source;
+  drawReview();
+}
+
+// ------------------------------------------------------------------ jobs
+
+let jobsTimer = null;
+const jobLogs = {};
+
+async function renderJobs() {
+  const page = document.getElementById("page-jobs");
+  if (!page.dataset.built) {
+    page.dataset.built = "true";
+    page.append(
+      el("h2", {}, "Jobs"),
+      el("p", { class: "muted", text: "One job runs at a time; the others wait their turn (position 1 is next). Stop ends the running job (a training run is saved as interrupted, a tune stops between trials); cancel takes a waiting job out of the queue." }),
+      el("table", { id: "jobs-table" }, el("thead", {}, el("tr", {},
+        ...["position", "job", "kind", "status", "started", ""].map((h) => el("th", { text: h })))), el("tbody")),
+      el("h3", { id: "job-log-title", text: "Log" }),
+      el("pre", { id: "job-log", class: "log", text: "choose a job's log above" }),
+    );
+  }
+  await loadJobs();
+  clearTimeout(jobsTimer);
+  jobsTimer = setTimeout(function again() {
+    if (!document.getElementById("page-jobs").hidden) guarded(loadJobs).then(() => { jobsTimer = setTimeout(again, 1500); });
+  }, 1500);
+}
+
+async function loadJobs() {
+  const listing = await api("/api/jobs");
+  const body = document.querySelector("#jobs-table tbody");
+  const order = (job) => (job.position === null || job.position === undefined ? 1e9 - job.started : job.position);
+  const jobs = [...listing.jobs].sort((a, b) => order(a) - order(b));
+  body.replaceChildren(...jobs.map((job) => el("tr", { class: "job-row", "data-id": job.id, "data-status": job.status },
+    el("td", { class: "num job-position", text: job.position === null || job.position === undefined ? "" : job.position === 0 ? "running" : String(job.position) }),
+    el("td", { text: job.title }),
+    el("td", { text: job.kind }),
+    el("td", { class: "job-status", text: job.status + (job.error ? ": " + job.error : "") }),
+    el("td", { text: new Date(job.started * 1000).toLocaleTimeString() }),
+    el("td", {},
+      ENDED.includes(job.status) ? null : el("button", { class: "job-stop", onclick: () => guarded(async () => {
+        await api("/api/jobs/" + job.id + "/stop", { method: "POST" });
+        await loadJobs();
+      }) }, job.status === "queued" ? "Cancel" : "Stop"),
+      " ",
+      el("button", { class: "job-log", onclick: () => showJobLog(job) }, "Log"),
+    ),
+  )));
+}
+
+function showJobLog(job) {
+  const box = document.getElementById("job-log");
+  document.getElementById("job-log-title").textContent = "Log of " + job.title + " (" + job.id + ")";
+  for (const source of Object.values(jobLogs)) source.close();
+  const lines = [];
+  const describe = (type, d) => {
+    if (type === "batch") return null; // too many to read: the curves show them
+    if (type === "status") return "status " + d.status + (d.note ? ": " + d.note : "") + (d.position ? " (position " + d.position + ")" : "");
+    if (type === "epoch") return "epoch " + d.epoch + ": train loss " + fmt(d.train_loss, 4) + ", validation loss " + fmt(d.val_loss, 4) + ", validation accuracy " + fmt(d.val_accuracy, 3);
+    if (type === "run") return "run " + d.run;
+    if (type === "end") return "end " + d.status + (d.error ? ": " + d.error : "");
+    return type + " " + JSON.stringify(d).slice(0, 200);
+  };
+  const add = (type) => (d) => {
+    const text = describe(type, d);
+    if (text) { lines.push(text); box.textContent = lines.slice(-400).join("\n"); }
+  };
+  const handlers = {};
+  for (const type of ["status", "run", "train-start", "epoch", "row", "study", "end", "batch"]) handlers[type] = add(type);
+  box.textContent = "";
+  jobLogs[job.id] = events(job.id, handlers);
+}
+
 // ------------------------------------------------------------------ start
 
 async function start() {
@@ -701,7 +1057,7 @@ async function start() {
     await loadKnobs();
     await Promise.all([renderTrain(), renderSearch()]);
     const current = await api("/api/jobs/current");
-    if (current.job && !["completed", "stopped", "failed"].includes(current.job.status)) follow(current.job);
+    if (current.job && !ENDED.includes(current.job.status) && current.job.kind !== "lr-find") follow(current.job);
   });
   route();
   document.body.dataset.ready = "true";
