@@ -127,7 +127,7 @@ def _bad_data(bad: Path) -> Path:
         (bad / name).write_text("\n".join(lines) + "\n")
 
     manifest("missing-file.csv", "path,label", [*rows, (str(bad / "nope.png"), "a")])
-    manifest("empty-label.csv", "path,label", [*rows[:-1], (rows[-1][0], "")])
+    manifest("empty-path.csv", "path,label", [*rows[:-1], ("", "a")])
     manifest("no-label-header.csv", "path,class_name", rows)
     manifest("only-header.csv", "path,label", [])
     (bad / "no-columns.csv").write_text("")
@@ -285,7 +285,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("flag-misspelt", ["train", "{good}", "--learnig-rate", "0.1"], "--learning-rate"),
     ("flag-misspelt-tune", ["tune", "{good}", "--batchsize", "8"], "--batch-size"),
     ("flag-no-value", ["train", "{good}", "--epochs"], "--epochs"),
-    ("missing-data-arg", ["train"], "Missing argument"),
+    ("missing-data-arg", ["train"], "missing DATA"),
     ("unknown-command", ["frobnicate"], "No such command"),
     ("unknown-subcommand", ["runs", "remove", "x"], "No such command"),
     # -- config files (YAML and JSON)
@@ -315,7 +315,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("data-huge", ["train", "{bad}/huge"], "huge.png"),
     ("data-mixed-channels", ["train", "{bad}/mixed-channels"], "channel"),
     ("csv-missing-file", ["train", "{bad}/missing-file.csv"], "nope.png"),
-    ("csv-empty-label", ["train", "{bad}/empty-label.csv"], "label"),
+    ("csv-empty-path", ["train", "{bad}/empty-path.csv"], "has an empty path"),
     ("csv-bad-header", ["train", "{bad}/no-label-header.csv"], "label"),
     ("csv-only-header", ["train", "{bad}/only-header.csv"], "only-header.csv"),
     ("csv-empty-file", ["train", "{bad}/no-columns.csv"], "no-columns.csv"),
