@@ -58,6 +58,7 @@ BAD = {
     "restore_best_weights": ["perhaps"],
     "augment": [["flip", "zoom"], "mixup"],
     "seed": [-1, 2**32, "abc"],
+    "split_seed": [-1, 2**32, "abc"],
     "precision": ["fp8", "half"],
     "device": ["tpu", "gpu"],
     "threads": [0, "many"],

@@ -308,6 +308,15 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "between two runs is luck.",
         "how_to_step": "Keep it fixed while comparing knobs; vary it (0, 1, 2) to measure noise.",
     },
+    "split_seed": {
+        "what": "Fixes the validation split alone, apart from the seed of the weights and "
+        "the batch order; unset, the seed fixes both.",
+        "too_high": "Not a scale: any value is as good as any other.",
+        "too_low": "Not a scale. A different split holds out different images, so "
+        "accuracies are only comparable on the same split_seed.",
+        "how_to_step": "Leave it unset; a tuned study's best config sets it to the split "
+        "its trials shared, so retraining holds out the same images.",
+    },
     "precision": {
         "what": "The number format of the forward pass: fp32 everywhere, or bf16/fp16 mixed "
         "precision on a GPU for speed.",

@@ -334,6 +334,16 @@ class Hyperparameters(BaseModel):
         ge=0,
         lt=2**32,
     )
+    split_seed: int | None = knob(
+        None,
+        allowed="0 <= split_seed < 2**32, or unset (the seed)",
+        typical="unset",
+        help="seed of the validation split alone (a tuned study's best config sets it: "
+        "its trials shared one split but each had its own seed)",
+        group="runtime",
+        ge=0,
+        lt=2**32,
+    )
     precision: PrecisionName = knob(
         "auto",
         allowed="fp32, bf16, fp16, auto",
@@ -430,6 +440,11 @@ class Hyperparameters(BaseModel):
     def replace(self, **changes: Any) -> Hyperparameters:
         """A validated copy with ``changes`` applied."""
         return type(self).parse({**self.model_dump(), **changes})
+
+    @property
+    def validation_seed(self) -> int:
+        """The seed of the train/validation split: ``split_seed``, or ``seed`` when unset."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     @property
     def input_size(self) -> tuple[int, int] | None:

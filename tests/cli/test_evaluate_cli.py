@@ -153,3 +153,14 @@ def test_commands_do_not_import_heavy_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_evaluate_says_what_it_scored(cli, trained) -> None:
+    runs, data = trained
+    code, out, err = cli("evaluate", "syn", "--runs-dir", str(runs), "--no-plot")
+    assert code == 0, err
+    assert "scored: the run's validation split" in out and "95%" in out and "n=" in out
+    code, out, err = cli("evaluate", "syn", str(data), "--runs-dir", str(runs), "--no-plot")
+    assert code == 0, err
+    assert "were in the run's training set" in out
+    assert "held out: on the" in out

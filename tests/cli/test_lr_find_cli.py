@@ -69,3 +69,14 @@ def test_train_with_learning_rate_auto_uses_the_range_test(tl, tmp_path) -> None
 def test_learning_rate_auto_needs_valid_other_knobs(tl) -> None:
     code, _, err = tl("train", "digits", "--learning-rate", "auto", "--optimizer", "adma")
     assert code == 1 and 'Did you mean "adam"' in err and "Traceback" not in err
+
+
+def test_lr_find_says_what_each_suggestion_means_and_takes_sweeps_plot_flag(tl, tmp_path) -> None:
+    plot = tmp_path / "named.png"
+    code, out, err = tl("lr-find", "digits", "--threads", "1", "--steps", "30", "--plot", str(plot))
+    assert code == 0, err
+    assert "a tenth of the learning rate at the lowest loss" in out
+    assert "falls fastest" in out and "longest stretch where the loss falls" in out
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = tl("lr-find", "--help")
+    assert "--plot" in out and "--out" not in out  # the old name still works, unlisted

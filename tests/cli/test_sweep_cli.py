@@ -83,3 +83,11 @@ def test_bad_sweep_command_lines(tl, tmp_path, args: list[str], expected: str) -
     assert lines[0].startswith("error: ") and expected in lines[0]
     assert "Traceback" not in out + err
     assert not (tmp_path / "runs").exists()  # nothing ran
+
+
+def test_the_sweep_table_shows_intervals_and_warns_of_a_winner_within_noise(tl) -> None:
+    code, out, err = tl("sweep", "digits", "--vary", "learning-rate", "--values", "0.003,0.0031",
+                        "--name", "near", *FAST)  # fmt: skip
+    assert code == 0, err
+    assert "95% interval" in out and "(n=450)" in out
+    assert "within noise" in out  # two nearly equal rates cannot be told apart

@@ -49,3 +49,27 @@ def test_tune_bad_strategy_is_one_line(cli) -> None:
     assert code == 1
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "strategy" in err
+
+
+def test_piped_output_is_not_cut_at_80_columns(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tunelab.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    run = store.create("x", "a-run-with-a-rather-long-name-that-says-what-it-is-0001")
+    (run.path / "config.yaml").write_text("learning_rate: 1.0e-05\nmodel: mlp\n")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    code = "from tunelab.cli.main import run; run(['runs', 'list', '--runs-dir', %r])"
+    out = subprocess.run(
+        [sys.executable, "-c", code % str(store.root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert "a-run-with-a-rather-long-name-that-says-what-it-is-0001" in out
+    assert "1e-05" in out and "0.0000" not in out
+    assert max(len(line) for line in out.splitlines()) > 80

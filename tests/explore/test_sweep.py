@@ -235,3 +235,30 @@ def test_standard_layout_copies_only_odd_strides(digits) -> None:
     assert fixed.images.strides == (64, 64, 8, 1)
     assert (fixed.images == digits.images).all() and fixed.labels is digits.labels
     assert standard_layout(fixed) is fixed
+
+
+def test_sweep_rows_carry_their_interval_and_image_count(lr_sweep) -> None:
+    n_val = RunStore(lr_sweep.store).get(lr_sweep.rows[0].run).summary["n_val"]
+    for row in lr_sweep.rows:
+        assert row.n_val == n_val
+        low, high = row.interval or (2.0, -1.0)
+        assert low <= (row.best_val_accuracy or 0.0) <= high
+    summary = json.loads((lr_sweep.summary_path or lr_sweep.store).read_text())
+    assert all(row["interval_95"] and row["n_val"] == n_val for row in summary["rows"])
+    assert "noise_warning" in summary
+
+
+def test_a_winner_within_noise_of_the_runner_up_is_called_so() -> None:
+    from tunelab.explore.sweep_rows import sweep_noise_warning
+
+    close = [
+        SweepRow(0.01, "a", "completed", best_val_accuracy=0.90, best_val_loss=0.3, n_val=50),
+        SweepRow(0.03, "b", "completed", best_val_accuracy=0.88, best_val_loss=0.3, n_val=50),
+    ]
+    warning = sweep_noise_warning(close, "learning_rate")
+    assert warning is not None and "learning_rate=0.01" in warning and "within noise" in warning
+    apart = [
+        SweepRow(0.01, "a", "completed", best_val_accuracy=0.95, best_val_loss=0.3, n_val=2000),
+        SweepRow(0.1, "b", "completed", best_val_accuracy=0.50, best_val_loss=0.9, n_val=2000),
+    ]
+    assert sweep_noise_warning(apart, "learning_rate") is None

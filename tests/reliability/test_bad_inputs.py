@@ -128,6 +128,9 @@ def _bad_data(bad: Path) -> Path:
 
     manifest("missing-file.csv", "path,label", [*rows, (str(bad / "nope.png"), "a")])
     manifest("empty-path.csv", "path,label", [*rows[:-1], ("", "a")])
+    # unlabelled rows are images to predict (not errors): a manifest of only those has
+    # nothing to train on
+    manifest("empty-label.csv", "path,label", [(path, "") for path, _ in rows])
     manifest("no-label-header.csv", "path,class_name", rows)
     manifest("only-header.csv", "path,label", [])
     (bad / "no-columns.csv").write_text("")
@@ -315,6 +318,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("data-huge", ["train", "{bad}/huge"], "huge.png"),
     ("data-mixed-channels", ["train", "{bad}/mixed-channels"], "channel"),
     ("csv-missing-file", ["train", "{bad}/missing-file.csv"], "nope.png"),
+    ("csv-empty-label", ["train", "{bad}/empty-label.csv"], "label"),
     ("csv-empty-path", ["train", "{bad}/empty-path.csv"], "has an empty path"),
     ("csv-bad-header", ["train", "{bad}/no-label-header.csv"], "label"),
     ("csv-only-header", ["train", "{bad}/only-header.csv"], "only-header.csv"),
@@ -527,6 +531,7 @@ CASES: list[tuple[str, list[str], str]] = [
         "own files",
     ),
     ("lr-find-out-folder", ["lr-find", "{good}", "--out", "{bad}/out-folder"], "is a folder"),
+    ("lr-find-plot-folder", ["lr-find", "{good}", "--plot", "{bad}/out-folder"], "is a folder"),
     (
         "lr-find-out-run-file",
         ["lr-find", "{good}", "--out", "{store}/{run}/metrics_epoch.csv"],

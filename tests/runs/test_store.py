@@ -61,3 +61,36 @@ def test_store_under_a_file_is_a_clear_error(tmp_path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(TunelabError, match="cannot write to the run store"):
         RunStore(blocker / "runs").create("x")
+
+
+def test_run_names_tell_runs_apart(tmp_path) -> None:
+    from tunelab.knobs import Hyperparameters
+    from tunelab.runs.naming import dataset_name
+    from tunelab.training.trainer import _prefix
+
+    assert dataset_name("piximi-project/labelled") == "piximi-project"
+    assert dataset_name("/data/cells.csv") == "cells"
+    assert dataset_name("digits") == "digits"
+    assert dataset_name("cells/") == "cells"
+    hp = Hyperparameters(learning_rate=1e-5, epochs=3, threads=1)
+    prefix = _prefix("project/labelled", hp)
+    assert prefix.startswith("project-simple-cnn-adam-")
+    assert "lr1e-05" in prefix and "e3" in prefix and "threads" not in prefix
+
+
+def test_runs_list_shows_what_sets_each_run_apart(cli, tmp_path) -> None:
+    import json
+
+    from tunelab.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    for value in ("0.001", "0.003", "1.0e-05"):
+        run = store.create("x", f"sweep-20260101-000000-learning_rate-{value}")
+        (run.path / "config.yaml").write_text(f"learning_rate: {value}\nmodel: mlp\nseed: 0\n")
+    code, out, err = cli("runs", "list", "--runs-dir", str(store.root), "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert sorted(row["differs"]["learning_rate"] for row in rows) == [1e-05, 0.001, 0.003]
+    assert all(set(row["differs"]) == {"learning_rate"} for row in rows)
+    code, out, err = cli("runs", "list", "--runs-dir", str(store.root))
+    assert "learning_rate=1e-05" in out and "learning_rate=0.003" in out

@@ -268,3 +268,36 @@ def test_bad_fold_counts_are_refused_in_one_line(folds) -> None:
 def test_folds_need_two_images_per_class() -> None:
     with pytest.raises(TunelabError, match="smallest class has 1"):
         check_folds(2, [0, 0, 1])
+
+
+def test_pruned_trials_are_on_the_leaderboard_marked_after_the_complete_ones(tmp_path, cli) -> None:
+    study = toy_study(tmp_path / "store", name="marked", n_trials=8)
+    outputs = study_outputs(study, store=tmp_path / "store", report=False)
+    assert [row.number for row in outputs.stopped] and all(
+        row.status == "pruned" and row.rank == 0 and row.epoch == 1 for row in outputs.stopped
+    )
+    assert {row.number for row in outputs.stopped} == {3, 7}
+    data = outputs.to_dict()
+    assert [row["number"] for row in data["stopped_early"]] == [
+        row.number for row in outputs.stopped
+    ]
+    code, out, err = cli("tune-report", "marked", "--runs-dir", str(tmp_path / "store"))
+    assert code == 0, err
+    assert out.count("stopped early") == 2
+
+
+def test_a_progress_line_names_the_trial_its_value_the_best_and_what_is_left(tmp_path) -> None:
+    from tunelab.search.storage import STUDY_ATTR
+    from tunelab.trials.progress import trial_line
+
+    study = toy_study(tmp_path, name="lines", n_trials=4)
+    study.set_user_attr(STUDY_ATTR, {"n_trials": 10, "deadline": 1000.0})
+    records = [TrialRecord.from_frozen(t) for t in study.trials]
+    line = trial_line(study, records[0], now=1000.0 - 125)
+    assert line.startswith("trial 0 complete: ")
+    assert "(95% " in line and "n=200" in line and "after 3 epochs" in line
+    assert f"best {study.best_value:.4f} (trial {study.best_trial.number})" in line
+    assert "4 of 10 trials" in line and "2m05s of the budget left" in line
+    pruned = trial_line(study, records[3])
+    assert pruned.startswith("trial 3 pruned: ") and "at its last epoch" in pruned
+    assert "after 1 epochs" in pruned

@@ -122,3 +122,29 @@ def test_unknown_optimizer_lists_choices_and_suggests():
         create_optimizer("adamm", model.parameters(), lr=0.01)
     assert 'Did you mean "adam' in str(info.value)
     assert all(name in str(info.value) for name in OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_fused_update_where_torch_has_one_and_every_parameter_kept(name):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 1))
+    first, second = model[0], model[1]
+    groups = [{"params": first.parameters()}, {"params": iter(second.parameters()), "lr": 0.5}]
+    optimizer = create_optimizer(name, groups, lr=0.05)
+    assert [len(g["params"]) for g in optimizer.param_groups] == [2, 2]
+    assert optimizer.defaults.get("fused") is (True if OPTIMIZERS[name].fused else None)
+    plain = create_optimizer(name, model.parameters(), lr=0.05)
+    assert len(plain.param_groups[0]["params"]) == 4
+
+
+def test_fused_and_plain_adam_take_the_same_steps():
+    model, x, y = regression()
+    fused = create_optimizer("adam", model.parameters(), lr=0.05)
+    twin, _, _ = regression()
+    plain = torch.optim.Adam(twin.parameters(), lr=0.05)
+    for m, opt in ((model, fused), (twin, plain)):
+        for _ in range(5):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(m(x), y).backward()
+            opt.step()
+    for a, b in zip(model.parameters(), twin.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

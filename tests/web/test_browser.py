@@ -370,3 +370,58 @@ def test_multichannel_images_toggle_channels_and_enlarge(
     page.locator("#enlarged").click()
     expect(page.locator("#enlarged")).to_have_count(0)
     assert page.console_errors == []
+
+
+def test_export_downloads_the_model_from_the_run_page(
+    page: Page, live_server: str, client: Any, watch: Any, tmp_path: Path
+) -> None:
+    job = client.post(
+        "/api/train", json={"data": "tiny", "name": "dl", "hyperparameters": {"epochs": 1}}
+    ).json()
+    assert watch.job(job["id"])["status"] == "completed"
+    open_page(page, live_server, "#runs")
+    page.click(".run-row[data-run=dl] .run-link")
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt"), ("safetensors", ".zip")):
+        with page.expect_download() as info:
+            page.click(f"a.export-link[data-format={fmt}]")
+        download = info.value
+        assert download.suggested_filename == f"dl{suffix}"
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        assert saved.stat().st_size > 1000
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "dl.onnx"))
+    assert session.get_inputs()[0].name == "images"
+    assert page.console_errors == []
+
+
+def test_the_form_shows_essentials_first_and_knobs_when_they_apply(
+    page: Page, live_server: str
+) -> None:
+    open_page(page, live_server, "#train")
+    essentials = page.locator("#essentials .knob")
+    expect(essentials).to_have_count(6)
+    expect(page.locator("#advanced")).not_to_have_attribute("open", "")
+    page.click("#advanced > summary")
+    momentum = page.locator(".knob[data-knob=momentum]")
+    focal = page.locator(".knob[data-knob=focal_gamma]")
+    expect(momentum).to_be_hidden()
+    expect(page.locator(".knob[data-knob=beta1]")).to_be_visible()
+    page.select_option("#knob-optimizer", "momentum")
+    expect(momentum).to_be_visible()
+    expect(page.locator(".knob[data-knob=beta1]")).to_be_hidden()
+    expect(focal).to_be_hidden()
+    page.select_option("#knob-loss", "focal")
+    expect(focal).to_be_visible()
+    # the ladders are one click away
+    page.fill("#knob-learning_rate", "0.01")
+    page.click("#ladder-up-learning_rate")
+    expect(page.locator("#knob-learning_rate")).to_have_value("0.03")
+    page.click("#ladder-down-learning_rate")
+    page.click("#ladder-down-learning_rate")
+    expect(page.locator("#knob-learning_rate")).to_have_value("0.003")
+    page.fill("#knob-batch_size", "32")
+    page.click("#ladder-up-batch_size")
+    expect(page.locator("#knob-batch_size")).to_have_value("64")
+    assert page.console_errors == []

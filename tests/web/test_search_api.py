@@ -38,6 +38,11 @@ def test_a_sweep_streams_each_run_and_its_row(client: TestClient, watch: Any) ->
     assert client.get("/api/sweeps").json() == {"sweeps": ["lr"]}
     saved = client.get("/api/sweeps/lr").json()
     assert [row["value"] for row in saved["rows"]] == [0.003, 0.03]
+    assert "noise_warning" in saved and "noise_warning" in result
+    for row in [*rows, *saved["rows"]]:  # every accuracy with its interval and image count
+        assert row["n_val"] and row["interval_95"][0] <= row["best_val_accuracy"]
+    listed = {run["name"]: run for run in client.get("/api/runs").json()["runs"]}
+    assert all(listed[name]["n"] and listed[name]["interval_95"] for name in job["runs"])
     best = client.get(f"/api/runs/{result['best_run']}/config")
     assert yaml.safe_load(best.text)["learning_rate"] in (0.003, 0.03)
     taken = client.post("/api/sweep", json={"data": "tiny", "knob": "epochs", "name": "lr"})
@@ -85,6 +90,9 @@ def test_a_tune_streams_the_study_and_offers_the_best_config(
     assert all(trial["state"] == "complete" for trial in final["trials"])
     assert all(len(trial["curve"]) == 2 for trial in final["trials"])  # val accuracy per epoch
     assert final["best"]["number"] == final["leaderboard"][0]
+    assert "noise_warning" in final
+    for trial in final["trials"]:
+        assert trial["n"] and trial["interval_95"][0] <= trial["value"] <= trial["interval_95"][1]
     assert final["importances"] or final["importances_note"]
     assert len(job["runs"]) == 3
 
@@ -98,6 +106,9 @@ def test_a_tune_streams_the_study_and_offers_the_best_config(
     for name, value in final["best"]["params"].items():
         assert best[name] == value
     assert best["epochs"] == 2
+    trained = [t for t in final["trials"] if t["number"] == final["best"]["number"]][0]
+    assert best["seed"] != 0 and best["split_seed"] == 0  # the trial's seed, the shared split
+    assert download.text.startswith(f"# Best trial {trained['number']} of study mine")
     taken = client.post("/api/tune", json={"data": "tiny", "study": "mine"})
     assert taken.status_code == 409 and "already exists" in taken.json()["error"]
 

@@ -27,7 +27,11 @@ def evaluate_command(
     no_plot: bool = typer.Option(False, "--no-plot", help="Do not write the PNG."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
-    """Score a trained run on labelled images: accuracy, loss, confusion, per-class F1."""
+    """Score a trained run on labelled images: accuracy, loss, confusion, per-class F1.
+
+    Without DATA it scores the run's validation split. With DATA, images the run trained
+    on are found by content and counted; the rest are scored apart (the held-out part).
+    """
     from tunelab.evaluation import evaluate_run, resolve_run
     from tunelab.runs.store import check_output_file
 
@@ -46,11 +50,30 @@ def evaluate_command(
         return
     from rich.table import Table
 
+    from tunelab.report.leaderboard import accuracy_text
+
     loss = "-" if result.loss is None else f"{result.loss:.4f}"
-    console.print(
-        f"[bold]{result.run}[/] on {result.data}: accuracy [bold]{100 * result.accuracy:.1f} %"
-        f"[/] ({result.n_images} images), loss {loss}"
+    scored = "scored: " + (
+        "the run's validation split (images held out from training)"
+        if result.scored == "validation split"
+        else f"{result.data}"
+        + (
+            f" ({result.overlap_train} of {result.n_images} images were in the run's training set)"
+            if result.overlap_train is not None
+            else ""
+        )
     )
+    console.print(scored)
+    console.print(
+        f"[bold]{result.run}[/] on {result.data}: accuracy "
+        f"[bold]{accuracy_text(result.accuracy, result.n_images)}[/], loss {loss}"
+    )
+    if result.held_out is not None:
+        held = result.held_out
+        console.print(
+            f"[yellow]held out:[/] on the {held['n_images']} images the run did not train on, "
+            f"accuracy [bold]{accuracy_text(held['accuracy'], held['n_images'])}[/]"
+        )
     _matrix(
         "confusion matrix: counts (rows: true class, columns: predicted)",
         result.class_names,

@@ -1,4 +1,4 @@
-"""`tunelab lr-find DATA [knob flags] [--start 1e-7] [--end 10] [--steps 100] [--out FILE]`."""
+"""`tunelab lr-find DATA [knob flags] [--start 1e-7] [--end 10] [--steps 100] [--plot FILE]`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ def lr_find_command(
     start: float = typer.Option(1e-7, "--start", help="Learning rate of the first step."),
     end: float = typer.Option(10.0, "--end", help="Learning rate of the last step."),
     steps: int = typer.Option(100, "--steps", help="Optimizer steps (one batch each)."),
-    out: Path = typer.Option(Path("lr-find.png"), "--out", help="Where to write the plot (PNG)."),
+    plot: Path = typer.Option(
+        Path("lr-find.png"), "--plot", help="Where to write the PNG (as `sweep --plot`)."
+    ),
+    out: Path | None = typer.Option(None, "--out", hidden=True),  # the old name of --plot
     config: Path | None = typer.Option(
         None, "--config", help="YAML or JSON file of knobs; flags override it."
     ),
@@ -46,17 +49,18 @@ def lr_find_command(
     from tunelab.training.lr_find import check_range, find_lr
 
     check_range(start, end, steps)
-    check_output_file(out, "--out", "lr-find.png")
+    check_output_file(out if out is not None else plot, "--out" if out else "--plot", "lr-find.png")
     try:
         result = find_lr(data, base, start=start, end=end, steps=steps, skip_bad=skip_bad)
     except KeyboardInterrupt:
         err_console.print("interrupted: nothing was saved.")
         raise typer.Exit(130) from None
-    from tunelab.report.lr_find import plot_lr_find
+    from tunelab.report.lr_find import meaning, plot_lr_find
 
-    path = plot_lr_find(result, out)
+    path = plot_lr_find(result, out if out is not None else plot)
     if as_json:
-        print_json({**result.to_dict(), "plot": str(path)})
+        meanings = {name: meaning(name) for name in result.suggestions}
+        print_json({**result.to_dict(), "meanings": meanings, "plot": str(path)})
         return
     ran = len(result.lrs)
     stop = "the loss diverged" if result.diverged else "reached the end"
@@ -65,6 +69,6 @@ def lr_find_command(
     )
     for name, lr in result.suggestions.items():
         tag = "  <- recommended" if lr == result.suggested and name == "valley" else ""
-        console.print(f"  {name:<8} {lr:.2g}{tag}")
+        console.print(f"  {name:<8} {lr:<8.2g} {meaning(name)}{tag}")
     console.print(f"suggested learning rate: {result.suggested:.2g}  (--learning-rate auto)")
     console.print(f"plot: {path}")

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tunelab.cli.console import RUNS_DIR, console, fmt, print_json
+from tunelab.cli.console import RUNS_DIR, console, fmt, fmt_knob, print_json
 from tunelab.runs import RunStore
 
 app = typer.Typer(help="List, show, compare and delete stored runs.", no_args_is_help=True)
@@ -18,20 +18,31 @@ app = typer.Typer(help="List, show, compare and delete stored runs.", no_args_is
 def list_runs(
     runs_dir: Path | None = RUNS_DIR, as_json: bool = typer.Option(False, "--json")
 ) -> None:
-    """One line per run: status, model, optimizer, learning rate, best validation accuracy."""
+    """One line per run: its data set, the knobs that set it apart from the other runs,
+    status, model, optimizer, learning rate, best validation accuracy (95 % interval, n)."""
+    from tunelab.report.leaderboard import accuracy_fields, accuracy_text
+    from tunelab.runs.naming import dataset_name
+
     store = RunStore(runs_dir)
+    runs = store.list()
+    configs = [_config(run.path) for run in runs]
+    apart = _differences(configs)
     rows = []
-    for run in store.list():
-        summary, config = run.summary, _config(run.path)
+    for run, config, differs in zip(runs, configs, apart, strict=True):
+        summary = run.summary
+        data = summary.get("data") or run.model_info.get("data")
         rows.append(
             {
                 "run": run.name,
+                "data": dataset_name(str(data)) if data else None,
+                "differs": differs,
                 "status": run.status,
                 "model": config.get("model"),
                 "optimizer": config.get("optimizer"),
                 "learning_rate": config.get("learning_rate"),
                 "epochs": summary.get("epochs_run"),
                 "best_val_accuracy": summary.get("best_val_accuracy"),
+                **accuracy_fields(summary.get("best_val_accuracy"), summary.get("n_val")),
             }
         )
     if as_json:
@@ -41,11 +52,42 @@ def list_runs(
         console.print(f"no runs in {store.root} yet: try `tunelab train digits`.")
         return
     table = Table(title=f"runs in {store.root}")
-    for column in rows[0]:
-        table.add_column(column)
+    columns = ("run", "data", "differs", "status", "model", "optimizer", "learning_rate")
+    for column in (*columns, "epochs", "best val accuracy (95%, n)"):
+        table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(fmt(value) for value in row.values()))
+        apart_text = ", ".join(f"{k}={fmt_knob(v)}" for k, v in row["differs"].items()) or "-"
+        table.add_row(
+            row["run"],
+            fmt(row["data"]),
+            apart_text,
+            row["status"],
+            fmt(row["model"]),
+            fmt(row["optimizer"]),
+            fmt_knob(row["learning_rate"]),
+            fmt(row["epochs"]),
+            accuracy_text(row["best_val_accuracy"], row["n"], digits=3),
+        )
     console.print(table)
+
+
+#: Knobs never shown as a difference: they change speed, not what is learnt.
+_QUIET_KNOBS = ("device", "precision", "threads")
+
+
+def _differences(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per run, the knobs whose value is not the most common one among the runs listed
+    (what tells five runs of one sweep apart: the value swept)."""
+    from collections import Counter
+
+    keys = sorted({k for c in configs for k in c if k not in _QUIET_KNOBS})
+    usual: dict[str, str | None] = {}
+    for key in keys:
+        counts = Counter(repr(c.get(key)) for c in configs).most_common(2)
+        # no single most common value (e.g. a sweep's five values): every run shows its own
+        tie = len(counts) > 1 and counts[0][1] == counts[1][1]
+        usual[key] = None if tie else counts[0][0]
+    return [{key: c.get(key) for key in keys if repr(c.get(key)) != usual[key]} for c in configs]
 
 
 @app.command("show")
@@ -80,7 +122,7 @@ def show(
         )
     console.print(table)
     config = _config(run.path)
-    console.print("knobs: " + ", ".join(f"{k}={v}" for k, v in config.items()))
+    console.print("knobs: " + ", ".join(f"{k}={fmt_knob(v)}" for k, v in config.items()))
     summary = run.summary
     if summary and not summary.get("diagnosis"):
         from tunelab.diagnosis import diagnose_run
@@ -120,7 +162,7 @@ def compare(
     for run in runs:
         table.add_column(run.name)
     for key in differing:
-        table.add_row(key, *(fmt(c.get(key)) for c in configs))
+        table.add_row(key, *(fmt_knob(c.get(key)) for c in configs))
     for metric in metrics:
         table.add_row(f"[bold]{metric}", *(fmt(run.summary.get(metric)) for run in runs))
     console.print(table)

@@ -62,6 +62,7 @@ def sweep_command(
     from tunelab.explore.ladders import knob_name
     from tunelab.explore.sweep import sweep
     from tunelab.explore.sweep_rows import SweepInterrupted, SweepRow
+    from tunelab.report.leaderboard import accuracy_text
     from tunelab.runs import RunStore
 
     field = knob_name(vary)
@@ -72,7 +73,7 @@ def sweep_command(
         total[0] += 1
         line = f"{field}={_show(row.value)}: {row.status}"
         if row.best_val_accuracy is not None:
-            line += f", best validation accuracy {fmt(row.best_val_accuracy)}"
+            line += f", best validation accuracy {accuracy_text(row.best_val_accuracy, row.n_val)}"
         if row.seconds is not None:
             line += f" ({row.seconds:.1f} s)"
         if row.error:
@@ -114,6 +115,8 @@ def show_sweep(result: Any) -> None:
     """The table of values, the winner, and where the runs, summary and plot are."""
     from rich.table import Table
 
+    from tunelab.report.leaderboard import accuracy_text
+
     winner = result.winner
     verdicts = any(row.verdict for row in result.rows)
     title = f"sweep {result.sweep}: {result.knob}"
@@ -124,6 +127,7 @@ def show_sweep(result: Any) -> None:
         result.knob,
         "final val acc",
         "best val acc",
+        "95% interval",
         "best val loss",
         "best epoch",
         "time (s)",
@@ -139,6 +143,7 @@ def show_sweep(result: Any) -> None:
             _show(row.value) + (" *" if best else ""),
             fmt(row.final_val_accuracy),
             fmt(row.best_val_accuracy),
+            _interval(row),
             fmt(row.best_val_loss),
             fmt(row.best_epoch),
             fmt(row.seconds, 1),
@@ -151,14 +156,22 @@ def show_sweep(result: Any) -> None:
     if winner is not None:
         console.print(
             f"winner: {result.knob} = {_show(winner.value)} (best validation accuracy "
-            f"{fmt(winner.best_val_accuracy)}, loss {fmt(winner.best_val_loss)}; run {winner.run})"
+            f"{accuracy_text(winner.best_val_accuracy, winner.n_val)}, loss "
+            f"{fmt(winner.best_val_loss)}; run {winner.run})"
         )
+        if result.noise_warning:
+            console.print(f"[yellow]warning:[/yellow] {result.noise_warning}")
     else:
         console.print("[red]no winner:[/] no run completed.")
     if result.plot_path is not None:
         console.print(f"plot: {result.plot_path}")
     if result.summary_path is not None:
         console.print(f"summary: {result.summary_path}")
+
+
+def _interval(row: Any) -> str:
+    bounds = row.interval
+    return "-" if bounds is None else f"{bounds[0]:.3f} to {bounds[1]:.3f} (n={row.n_val})"
 
 
 def _show(value: Any) -> str:

@@ -164,9 +164,12 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
         f" in {summary['train_seconds']:.1f} s"
         + (f" ({summary['reason']})" if summary.get("reason") else "")
     )
+    from tunelab.report.leaderboard import accuracy_text
+
+    measured = accuracy_text(summary.get("final_val_accuracy"), summary.get("n_val"))
     console.print(
-        f"validation accuracy {fmt(summary.get('final_val_accuracy'))} "
-        f"(best {fmt(summary.get('best_val_accuracy'))}), "
+        f"validation accuracy {measured} "
+        f"(best epoch {fmt(summary.get('best_val_accuracy'))}), "
         f"loss {fmt(summary.get('final_val_loss'))} "
         f"(best {fmt(summary.get('best_val_loss'))} at epoch {fmt(summary.get('best_epoch'))})"
     )
@@ -179,7 +182,7 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
 def data_lines(dataset: Any, hp: Hyperparameters) -> list[str]:
     """What the user should know about the data before training: the layout, unlabelled
     rows, the input size and the validation split, one line each."""
-    note = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[2]
+    note = dataset.split(hp.validation_fraction, hp.validation_seed, hp.use_manifest_split)[2]
     lines = [*dataset.notes, note]
     if not any(line.startswith("input size") for line in lines):
         height, width = dataset.input_size

@@ -18,8 +18,12 @@ def tune_command(
     data: str = typer.Argument(..., help="Image folder, CSV manifest or 'digits'."),
     strategy: str = typer.Option("auto", help="grid, random, tpe, gp, cmaes or auto."),
     pruner: str = typer.Option("auto", help="asha, hyperband, median, none or auto."),
-    budget: str | None = typer.Option(None, help="Wall-clock budget, e.g. 20m, 90s, 1h."),
-    trials: int | None = typer.Option(None, help="Stop after this many trials."),
+    budget: str | None = typer.Option(
+        None, help="Wall-clock budget, e.g. 20m, 90s, 1h (default, with no --trials: 10m)."
+    ),
+    trials: int | None = typer.Option(
+        None, help="Stop after this many trials (default, with no --budget: 20)."
+    ),
     workers: int | None = typer.Option(
         None,
         help="Trials run at once: local processes (default 1) or Ray tasks (default: what "
@@ -85,8 +89,9 @@ def tune_command(
     SHORT_TRIAL_FAILURES.all_errors = True  # failed trials: one line each, no traceback
     hp = load_knobs(config, knobs)
     seconds = parse_budget(budget) if budget is not None else None
-    if seconds is None and trials is None and strategy != "grid":
-        trials = 20
+    from tunelab.trials.images import default_limits
+
+    trials, seconds = default_limits(trials, seconds, strategy)
     searched = build_space(space_file=space, fixes=fix or (), ranges=range_ or ())
     from tunelab.trials.weights import check_keep
 
@@ -99,7 +104,10 @@ def tune_command(
 
     if not as_json:
         names = ", ".join(searched)
-        limit = f"{budget} budget" if budget else f"{trials} trials"
+        limits = [f"{trials} trials"] if trials is not None else []
+        if seconds is not None:
+            limits.append(f"{budget or _minutes(seconds)} budget")
+        limit = " or ".join(limits) or "every grid point"
         # stdout: stderr is kept for warnings and the one-line error, if any
         console.print(f"tuning {names} on {data} ({limit}, {hp.epochs} epochs max)...")
     result = tune_images(
@@ -118,6 +126,7 @@ def tune_command(
         **cluster.tune_options(),
         keep_weights=keep_weights,
         cv=cv,
+        progress=False if as_json else "stdout",
     )
     if result.stopped_reason == "no-workers":
         _show_waiting(result, data, as_json)
@@ -213,12 +222,18 @@ def _row(trial: Any) -> dict[str, Any]:
     }
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g}m"
+
+
 def _write_best(result: Any, hp: Any, runs_dir: Path | None) -> Path | None:
-    if result.best_params is None:
+    """``<study>-best.yaml``: every knob the best trial ran with (see trials.best)."""
+    best = next((t for t in result.trials if t.number == result.best_trial_number), None)
+    if result.best_params is None or best is None:
         return None
     from tunelab.runs import RunStore
+    from tunelab.trials.best import write_best_config
 
     folder = RunStore(runs_dir).root / "studies"
     folder.mkdir(parents=True, exist_ok=True)
-    best = hp.replace(**result.best_params)
-    return best.save(folder / f"{result.study_name}-best.yaml")
+    return write_best_config(folder / f"{result.study_name}-best.yaml", best, hp, result.study_name)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunelab.cli.console import console, fmt
+from tunelab.cli.console import console, fmt, fmt_knob
 
 
 def show_outputs(outputs: Any, top: int = 10) -> None:
     """Print a :class:`tunelab.report.study_outputs.StudyOutputs` for a terminal."""
-    show_leaderboard(outputs.study_name, outputs.rows, top)
+    show_leaderboard(outputs.study_name, outputs.rows, top, outputs.stopped)
     if outputs.noise_warning:
         console.print(f"[yellow]warning:[/yellow] {outputs.noise_warning}")
     show_importances(outputs.importances)
@@ -18,17 +18,29 @@ def show_outputs(outputs: Any, top: int = 10) -> None:
         console.print(f"report written to {outputs.report}")
 
 
-def show_leaderboard(study_name: str, rows: list[Any], top: int = 10) -> None:
+def show_leaderboard(
+    study_name: str, rows: list[Any], top: int = 10, stopped: list[Any] | None = None
+) -> None:
+    """Complete trials best first, then (marked) those stopped early, with their epoch."""
     from rich.table import Table
 
     table = Table(title=f"leaderboard: {study_name}")
-    for column in ("trial", "val accuracy", "95% interval", "status", "seconds", "knobs"):
+    columns = ("trial", "val accuracy", "95% interval", "epoch", "status", "seconds", "knobs")
+    for column in columns:
         table.add_column(column)
-    for row in rows[:top]:
+    shown = [*rows[:top], *(stopped or [])[:top]]
+    for row in shown:
         interval = "-" if row.low is None else f"{row.low:.3f} to {row.high:.3f} (n={row.n_val})"
-        knobs = ", ".join(f"{k}={fmt(v, 4)}" for k, v in row.params.items())
+        knobs = ", ".join(f"{k}={fmt_knob(v)}" for k, v in row.params.items())
+        status = row.status if row.rank else f"{row.status} (stopped early, last epoch shown)"
         table.add_row(
-            str(row.number), fmt(row.value), interval, row.status, fmt(row.duration, 1), knobs
+            str(row.number),
+            fmt(row.value),
+            interval,
+            fmt(row.epoch),
+            status,
+            fmt(row.duration, 1),
+            knobs,
         )
     console.print(table)
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tunelab.evaluation.load import labelled_data, load_model, run_validation_data
+from tunelab.report.leaderboard import accuracy_fields, accuracy_text
 from tunelab.runs import Run
 
 
@@ -37,6 +38,14 @@ class Evaluation:
     weighted: dict[str, float]
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
+    #: What was scored: "validation split" (the run's held-out images) or "data".
+    scored: str = "data"
+    #: 95 % Wilson interval of ``accuracy`` over ``n_images``.
+    interval_95: list[float] | None = None
+    #: How many of the images the run trained on (None: the run recorded no hashes).
+    overlap_train: int | None = None
+    #: The images the run did not train on, scored alone (set when some overlap).
+    held_out: dict[str, Any] | None = None
 
     @property
     def row_percentages(self) -> list[list[float]]:
@@ -118,27 +127,34 @@ def evaluate_run(
     """Evaluate ``run`` on its own validation split (``data=None``) or on another labelled
     folder or CSV manifest whose class names are among the run's.
 
+    Images of ``data`` that the run trained on (found by content hash, see
+    :mod:`tunelab.runs.hashes`) are counted in ``overlap_train``; when there are any, the
+    others are scored alone in ``held_out``, the number to trust.
+
     With ``plot`` a PNG of the confusion matrix (counts and row percentages) is written there.
     """
     import torch
 
     loaded = load_model(run)
     info = loaded.info
+    seen: np.ndarray | None = None
     if data is None:
         dataset, indices = run_validation_data(run, info)
         images = dataset.tensor(indices)
         labels = dataset.labels[indices]
-        described = f"the validation split of {info.get('data')}"
+        described = f"the validation split of {info.get('data')} ({len(indices)} held-out images)"
     else:
         dataset, labels = labelled_data(data, info)
         images = dataset.tensor()
         described = str(data)
+        seen = trained_on(run, dataset.images)
     logits = loaded.logits(images, batch_size)
     predicted = logits.argmax(dim=1).numpy() if len(logits) else np.zeros(0, dtype=np.int64)
     loss = _loss(run, loaded.loss, logits, torch.as_tensor(labels, dtype=torch.long))
     names = loaded.class_names
     scores = score(np.asarray(labels), predicted, names)
-    accuracy = float((predicted == np.asarray(labels)).mean()) if len(labels) else 0.0
+    right = predicted == np.asarray(labels)
+    accuracy = float(right.mean()) if len(labels) else 0.0
     result = Evaluation(
         run=run.name,
         data=described,
@@ -147,13 +163,48 @@ def evaluate_run(
         loss=loss,
         class_names=names,
         **scores,
+        scored="validation split" if data is None else "data",
+        interval_95=accuracy_fields(accuracy, int(len(labels)))["interval_95"],
     )
+    if data is not None and seen is None:
+        result.notes.append(
+            "this run recorded no image hashes (it was trained by an older tunelab), so "
+            "whether these images overlap its training images cannot be checked."
+        )
+    elif seen is not None:
+        result.overlap_train = int(seen.sum())
+        if seen.any():
+            rest = right[~seen]
+            held = float(rest.mean()) if len(rest) else None
+            result.held_out = {
+                "n_images": int(len(rest)),
+                "accuracy": held,
+                **accuracy_fields(held, int(len(rest))),
+            }
+            result.notes.insert(
+                0,
+                f"{int(seen.sum())} of these {len(labels)} images are images the run trained "
+                f"on, so the accuracy over all of them flatters it; on the "
+                f"{len(rest)} it did not train on: {accuracy_text(held, int(len(rest)))}.",
+            )
     if plot is not None:
         from tunelab.report.confusion import plot_confusion
 
         title = f"{run.name} on {described}: accuracy {100 * accuracy:.1f} %"
         result.plot = str(plot_confusion(result.confusion, names, plot, title=title))
     return result
+
+
+def trained_on(run: Run, images: np.ndarray) -> np.ndarray | None:
+    """Which of ``images`` (decoded at the run's input size) the run trained on, by
+    content hash; None when the run recorded no hashes."""
+    from tunelab.runs.hashes import HASHES_FILE, image_hashes
+
+    recorded = run.read_json(HASHES_FILE).get("train")
+    if not isinstance(recorded, list):
+        return None
+    train = set(recorded)
+    return np.array([h in train for h in image_hashes(images)], dtype=bool)
 
 
 def _loss(run: Run, name: str, logits: Any, labels: Any) -> float | None:

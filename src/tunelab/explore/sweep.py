@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -101,7 +102,7 @@ def sweep(
     mode = "separate"
     if field_name == "epochs" and hp.schedule in CAUSAL_SCHEDULES and len(planned) > 1:
         mode, count = "shared-curve", 1
-    sweep_id = _sweep_id(store, name)
+    sweep_id = _sweep_id(store, name, data)
     jobs = _jobs(sweep_id, field_name, planned, mode)
     _check_free(store, sweep_id, jobs)
     dataset = _load_once(data, field_name, hp, planned, skip_bad)
@@ -296,12 +297,17 @@ def check_workers(workers: int | None, jobs: int) -> int:
 # ---------------------------------------------------------------- names
 
 
-def _sweep_id(store: RunStore, name: str | None) -> str:
+def _sweep_id(store: RunStore, name: str | None, data: Any = "data") -> str:
+    """The given name, or ``sweep-<data set>-<time>``: run names then say which data."""
     if name is not None:
         return check_name(name, "sweep name")
+    from tunelab.runs.naming import dataset_name
+
+    source = data.source if isinstance(data, ImageDataset) else str(data)
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", dataset_name(source)).strip("-")[:30] or "data"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for counter in range(1, 1000):
-        sweep_id = f"sweep-{stamp}" + (f"-{counter}" if counter > 1 else "")
+        sweep_id = f"sweep-{stem}-{stamp}" + (f"-{counter}" if counter > 1 else "")
         if not (store.root / "sweeps" / f"{sweep_id}.json").exists():
             return sweep_id
     raise TunelabError(f"could not choose a new sweep name in {str(store.root)!r}; use --name.")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab.explore.parallel import Outcome
+from tunelab.report.leaderboard import accuracy_fields, accuracy_text, interval_or_none
 from tunelab.runs import Run
 from tunelab.runs.store import WINNING_STATUSES
 
@@ -30,11 +31,22 @@ class SweepRow:
     error: str | None = None
     from_curve: bool = False
     curve: list[dict[str, float]] = field(default_factory=list, repr=False)
+    #: Validation images each accuracy was measured on.
+    n_val: int | None = None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """95 % Wilson interval of ``best_val_accuracy`` over ``n_val`` images."""
+        return interval_or_none(self.best_val_accuracy, self.n_val)
 
     def to_dict(self, curve: bool = True) -> dict[str, Any]:
         data = asdict(self)
         if not curve:
             data.pop("curve")
+        data["interval_95"] = list(self.interval) if self.interval else None
+        data["final_interval_95"] = accuracy_fields(self.final_val_accuracy, self.n_val)[
+            "interval_95"
+        ]
         return data
 
 
@@ -60,9 +72,15 @@ class SweepResult:
         """Best validation accuracy, then lowest validation loss, among finished runs."""
         return pick_winner(self.rows)
 
+    @property
+    def noise_warning(self) -> str | None:
+        """A one-line warning when the winner cannot be told from the runner-up."""
+        return sweep_noise_warning(self.rows, self.knob)
+
     def to_dict(self) -> dict[str, Any]:
         winner = self.winner
         return {
+            "noise_warning": self.noise_warning,
             "sweep": self.sweep,
             "knob": self.knob,
             "values": self.values,
@@ -112,6 +130,7 @@ def sweep_row(path: Path, outcome: Outcome, value: Any) -> SweepRow:
         verdict=None if verdict is None else str(verdict),
         error=outcome.error,
         curve=curve,
+        n_val=summary.get("n_val") if isinstance(summary.get("n_val"), int) else None,
     )
 
 
@@ -158,19 +177,41 @@ def _curve_row(full: SweepRow, budget: int, part: list[dict[str, float]]) -> Swe
         seconds=round(seconds, 3),
         from_curve=True,
         curve=part,
+        n_val=full.n_val,
     )
 
 
 def pick_winner(rows: Sequence[SweepRow]) -> SweepRow | None:
     """Best validation accuracy, ties broken by the lower validation loss, then order."""
+    ordered = _ranked(rows)
+    return ordered[0] if ordered else None
+
+
+def _ranked(rows: Sequence[SweepRow]) -> list[SweepRow]:
     candidates = [
         row for row in rows if row.status in WINNING_STATUSES and row.best_val_accuracy is not None
     ]
-    if not candidates:
-        return None
 
     def key(row: SweepRow) -> tuple[float, float]:
         loss = row.best_val_loss if row.best_val_loss is not None else math.inf
         return (-float(row.best_val_accuracy or 0.0), loss)
 
-    return min(candidates, key=key)
+    return sorted(candidates, key=key)
+
+
+def sweep_noise_warning(rows: Sequence[SweepRow], knob: str) -> str | None:
+    """Says so when the runner-up's 95 % interval overlaps the winner's; None otherwise."""
+    ordered = _ranked(rows)
+    if len(ordered) < 2:
+        return None
+    winner, second = ordered[0], ordered[1]
+    mine, theirs = winner.interval, second.interval
+    if mine is None or theirs is None or theirs[1] < mine[0]:
+        return None
+    return (
+        f"the winner {knob}={winner.value} "
+        f"({accuracy_text(winner.best_val_accuracy, winner.n_val)}) is within noise of "
+        f"{knob}={second.value} ({accuracy_text(second.best_val_accuracy, second.n_val)}): "
+        "their 95% intervals overlap, so this sweep cannot tell them apart; more "
+        "validation images (or runs with other seeds) would."
+    )

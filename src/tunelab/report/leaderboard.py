@@ -5,8 +5,8 @@ one image more or less moves it by 0.02. Each complete trial's validation accura
 shown with its 95 % Wilson score interval from the number of validation images
 (user attribute ``n_val``; with ``--cv K``, every labelled image is validated once, so
 ``n_val`` is all of them). The interval treats the accuracy as a binomial proportion;
-it ignores that the best-of-epochs value is picked after the fact, so read it as a
-lower bound on the noise. When the best trials' intervals overlap, :func:`noise_warning`
+it ignores that the best trial is picked after the fact, so read it as a lower bound on
+the noise. When the best trials' intervals overlap, :func:`noise_warning`
 says so.
 
 >>> [round(bound, 3) for bound in wilson_interval(0.9, 50)]
@@ -37,7 +37,42 @@ def wilson_interval(accuracy: float, n: int, z: float = Z95) -> tuple[float, flo
     z2 = z * z
     centre = (accuracy + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * math.sqrt(accuracy * (1 - accuracy) / n + z2 / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the bounds hold the accuracy itself (rounding at 0 and 1 would leave it outside)
+    return max(0.0, min(accuracy, centre - half)), min(1.0, max(accuracy, centre + half))
+
+
+def interval_or_none(accuracy: Any, n: Any) -> tuple[float, float] | None:
+    """:func:`wilson_interval` when ``accuracy`` and ``n`` allow one, else None."""
+    if (
+        isinstance(n, bool)
+        or not isinstance(n, int)
+        or n < 1
+        or isinstance(accuracy, bool)
+        or not isinstance(accuracy, (int, float))
+        or not 0.0 <= accuracy <= 1.0
+    ):
+        return None
+    return wilson_interval(float(accuracy), n)
+
+
+def accuracy_text(accuracy: Any, n: Any, digits: int = 4) -> str:
+    """An accuracy as every screen shows it: with its 95 % interval and image count.
+
+    >>> accuracy_text(0.9, 50)
+    '0.9000 (95% 0.786-0.957, n=50)'
+    """
+    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
+        return "-"
+    bounds = interval_or_none(accuracy, n)
+    if bounds is None:
+        return f"{accuracy:.{digits}f}" + (f" (n={n})" if isinstance(n, int) else "")
+    return f"{accuracy:.{digits}f} (95% {bounds[0]:.3f}-{bounds[1]:.3f}, n={n})"
+
+
+def accuracy_fields(accuracy: Any, n: Any) -> dict[str, Any]:
+    """The JSON form: ``{"interval_95": [low, high] | None, "n": n}`` for API payloads."""
+    bounds = interval_or_none(accuracy, n)
+    return {"interval_95": list(bounds) if bounds else None, "n": n}
 
 
 @dataclass(frozen=True)
@@ -53,6 +88,8 @@ class Row:
     status: str
     duration: float | None
     params: dict[str, Any] = field(default_factory=dict)
+    #: The epoch the value was measured at (the kept weights'; a stopped trial's last).
+    epoch: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +99,7 @@ class Row:
             "interval_95": [self.low, self.high] if self.low is not None else None,
             "n_val": self.n_val,
             "status": self.status,
+            "epoch": self.epoch,
             "duration": self.duration,
             "params": dict(self.params),
         }
@@ -73,9 +111,8 @@ def leaderboard(records: Iterable[TrialRecord], direction: str = "maximize") -> 
     for rank, record in enumerate(ranked(records, direction == "maximize"), start=1):
         value = float(record.value or 0.0)
         n_val = record.user_attrs.get("n_val")
-        low = high = None
-        if isinstance(n_val, int) and n_val > 0 and 0.0 <= value <= 1.0:
-            low, high = wilson_interval(value, n_val)
+        bounds = interval_or_none(value, n_val)
+        low, high = bounds if bounds else (None, None)
         rows.append(
             Row(
                 rank=rank,
@@ -87,9 +124,42 @@ def leaderboard(records: Iterable[TrialRecord], direction: str = "maximize") -> 
                 status=record.status,
                 duration=record.duration,
                 params=dict(record.params),
+                epoch=_int_or_none(record.user_attrs.get("value_epoch")),
             )
         )
     return rows
+
+
+def stopped_rows(records: Iterable[TrialRecord]) -> list[Row]:
+    """Trials stopped early (pruned, or out of time), each with its last reported value;
+    ranked after the complete ones (rank 0: not in the running), best value first."""
+    rows = []
+    for record in records:
+        if record.status not in ("pruned", "budget") or not record.intermediate_values:
+            continue
+        epoch = max(record.intermediate_values)
+        value = float(record.intermediate_values[epoch])
+        n_val = record.user_attrs.get("n_val")
+        bounds = interval_or_none(value, n_val)
+        rows.append(
+            Row(
+                rank=0,
+                number=record.number,
+                value=value,
+                low=bounds[0] if bounds else None,
+                high=bounds[1] if bounds else None,
+                n_val=n_val if isinstance(n_val, int) else None,
+                status=record.status,
+                duration=record.duration,
+                params=dict(record.params),
+                epoch=epoch,
+            )
+        )
+    return sorted(rows, key=lambda row: (-row.value, row.number))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def within_noise(rows: Sequence[Row]) -> list[Row]:

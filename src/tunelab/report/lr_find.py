@@ -9,6 +9,19 @@ import numpy as np
 
 from tunelab.training.lr_find import RECOMMENDED, LRFinderResult
 
+#: What each suggestion is, in words (on the plot and in ``tunelab lr-find``'s output).
+MEANINGS = {
+    "valley": "the middle of the longest stretch where the loss falls",
+    "steep": "where the smoothed loss falls fastest",
+    "minimum": "a tenth of the learning rate at the lowest loss (at the lowest point itself "
+    "the loss is about to blow up)",
+}
+
+
+def meaning(name: str) -> str:
+    """The suggestion ``name`` in words ("" for one tunelab does not know)."""
+    return MEANINGS.get(name, "")
+
 
 def plot_lr_find(result: LRFinderResult, path: str | Path) -> Path:
     """Write the loss against the learning rate (log axis), suggestions marked, as PNG."""
@@ -27,7 +40,7 @@ def plot_lr_find(result: LRFinderResult, path: str | Path) -> Path:
         axes.axvline(lr, color=colour, linewidth=0.8, linestyle=":")
         axes.plot([lr], [loss], marker=marker, color=colour, markersize=8, linestyle="none")
         axes.plot([], [], marker=marker, color=colour, linestyle="none",
-                  label=f"{name}: {lr:.2g}{tag}")  # fmt: skip
+                  label=f"{name} {lr:.2g}{tag}: {_short(meaning(name))}")  # fmt: skip
     axes.set_xscale("log")
     axes.set_xlabel("learning rate")
     axes.set_ylabel("training loss")
@@ -36,7 +49,12 @@ def plot_lr_find(result: LRFinderResult, path: str | Path) -> Path:
     axes.set_ylim(low - 0.1 * (top - low + 1e-12), top + 0.6 * (top - low + 1e-12))
     axes.set_title("learning-rate range test")
     axes.grid(True, which="both", alpha=0.25)
-    axes.legend(loc="upper left", fontsize="small")
+    axes.legend(loc="upper left", fontsize="x-small")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
+
+
+def _short(text: str) -> str:
+    """The words before any parenthesis: a legend line stays one line."""
+    return text.split(" (")[0]

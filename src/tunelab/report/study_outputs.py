@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import TunelabError, did_you_mean
 from tunelab.report.importance import Importances, param_importances
-from tunelab.report.leaderboard import Row, leaderboard, noise_warning
+from tunelab.report.leaderboard import Row, leaderboard, noise_warning, stopped_rows
 from tunelab.search.results import TrialRecord
 
 if TYPE_CHECKING:
@@ -46,10 +46,13 @@ class StudyOutputs:
     importances_path: Path
     plots: dict[str, Path] = field(default_factory=dict)
     report: Path | None = None
+    #: Trials stopped early (pruned or out of time), after the complete ones.
+    stopped: list[Row] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "leaderboard": [row.to_dict() for row in self.rows],
+            "stopped_early": [row.to_dict() for row in self.stopped],
             "noise_warning": self.noise_warning,
             **self.importances.to_dict(),
             "importances_file": str(self.importances_path),
@@ -150,6 +153,7 @@ def study_outputs(
 
     atomic_write(importances_path, json.dumps(finite(importances.to_dict()), indent=2) + "\n")
     outputs = StudyOutputs(name, rows, warning, importances, importances_path)
+    outputs.stopped = stopped_rows(records)
     if not report:
         return outputs
     outputs.plots = _plots(

@@ -307,7 +307,8 @@ class RunStore:
             path.mkdir()
             return Run(path)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", prefix).strip("-")[:40] or "run"
+        slug = re.sub(r"[^A-Za-z0-9_.-]+|\.{2,}", "-", prefix).strip("-.")[:60].strip("-.")
+        slug = slug or "run"
         for counter in range(1, 10_000):
             path = self.root / f"{stamp}-{slug}-{counter}"
             try:

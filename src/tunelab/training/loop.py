@@ -1,11 +1,24 @@
-"""The epoch loop. It only trains and measures; everything else is a callback."""
+"""The epoch loop. It only trains and measures; everything else is a callback.
+
+Why it is shaped as it is (issue 17, speed on small images):
+
+- A data set that fits in memory is one float tensor, in the model's memory layout; each
+  epoch gathers it once in shuffled order and the batches are slices (views) of that.
+- Each batch's loss and correct count stay on the device and are read back in one go every
+  ``read_every`` batches and at each epoch's end (:class:`_Meter`), so a GPU never waits
+  on a per-batch ``.item()``. Every batch still gets its record and its ``on_batch_end``
+  call, in order: a callback that stops training (divergence, Ctrl-C from the web app)
+  acts at the end of that group, at most ``read_every - 1`` batches late.
+- One validation pass per epoch, in large batches, under ``torch.inference_mode``.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -17,6 +30,8 @@ from tunelab.training.step import Augment, grad_scaler, train_step
 
 # Below this many float32 bytes the whole split is converted once; above it, per batch.
 _PRECONVERT_BYTES = 1 << 30
+# Per-batch records are read back from the device every this many batches.
+READ_EVERY = 16
 
 
 @dataclass
@@ -28,24 +43,46 @@ class Batches:
     scale: float = 1.0
 
     @classmethod
-    def from_arrays(cls, images, labels, max_value: float, device: torch.device) -> Batches:
+    def from_arrays(
+        cls, images, labels, max_value: float, device: torch.device, channels_last: bool = False
+    ) -> Batches:
         """Keep the compact dtype on the host, or convert once when it fits comfortably."""
         array = images if images.dtype != "uint16" else images.astype("int32")
         tensor = torch.from_numpy(array)
         label_tensor = torch.as_tensor(labels, dtype=torch.long)
         if tensor.numel() * 4 <= _PRECONVERT_BYTES:
-            floats = tensor.to(torch.float32).div_(float(max_value))
-            return cls(floats.to(device), label_tensor.to(device), 1.0)
+            floats = tensor.to(torch.float32).div_(float(max_value)).to(device)
+            if channels_last and floats.ndim == 4:
+                floats = floats.contiguous(memory_format=torch.channels_last)
+            return cls(floats, label_tensor.to(device), 1.0)
         return cls(tensor, label_tensor.to(device), float(max_value))
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    @property
+    def ready(self) -> bool:
+        """Whether the images already are float batches in [0, 1] (no conversion per batch)."""
+        return self.scale == 1.0 and self.images.dtype == torch.float32
+
     def get(self, index: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         images = self.images[index.to(self.images.device)]
-        if self.scale != 1.0 or images.dtype != torch.float32:
+        if not self.ready:
             images = images.to(device=device, dtype=torch.float32).div_(self.scale)
         return images, self.labels[index.to(self.labels.device)]
+
+    def batches(
+        self, order: torch.Tensor, batch_size: int, device: torch.device
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``(x, y)`` batches in ``order``: slices of one gathered copy when it is ready."""
+        if self.ready:
+            index = order.to(self.images.device)
+            images, labels = self.images[index], self.labels[order.to(self.labels.device)]
+            for start in range(0, len(order), batch_size):
+                yield images[start : start + batch_size], labels[start : start + batch_size]
+            return
+        for start in range(0, len(order), batch_size):
+            yield self.get(order[start : start + batch_size], device)
 
 
 def evaluate(
@@ -58,21 +95,74 @@ def evaluate(
 ) -> tuple[float, float, torch.Tensor]:
     """Mean loss, accuracy and the logits of every image, in evaluation mode."""
     model.eval()
-    total, correct, outputs = 0.0, 0, []
-    with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            index = torch.arange(start, min(start + batch_size, len(data)))
-            x, y = data.get(index, device)
+    losses, hits, sizes, outputs = [], [], [], []
+    with torch.inference_mode():
+        for x, y in data.batches(torch.arange(len(data)), batch_size, device):
             if precision.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with precision.autocast(device):
                 logits = model(x).float()
-            total += float(loss_fn(logits, y)) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            outputs.append(logits.cpu())
-    n = max(len(data), 1)
-    logits = torch.cat(outputs) if outputs else torch.empty(0)
-    return total / n, correct / n, logits
+            losses.append(loss_fn(logits, y))
+            hits.append((logits.argmax(1) == y).sum())
+            sizes.append(len(y))
+            outputs.append(logits)
+    if not outputs:
+        return 0.0, 0.0, torch.empty(0)
+    # One read-back; the mean is taken in Python, batch by batch.
+    values = torch.stack(losses).tolist()
+    total = sum(value * size for value, size in zip(values, sizes, strict=True))
+    correct = int(torch.stack(hits).sum())
+    return total / len(data), correct / len(data), torch.cat(outputs).cpu()
+
+
+class _Meter:
+    """Per-batch loss and hits kept on the device, read back every ``every`` batches into
+    ``state.batches``; then ``on_batch_end`` runs for each of those records in order."""
+
+    def __init__(self, state: TrainState, callbacks: Sequence[Callback], every: int) -> None:
+        self.state, self.callbacks, self.every = state, callbacks, max(1, every)
+        self.pending: list[tuple[torch.Tensor, torch.Tensor, int, float]] = []
+        self.start_epoch()
+
+    def start_epoch(self) -> None:
+        self.batch, self.loss_sum, self.correct, self.seen = 0, 0.0, 0, 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, lr: float) -> None:
+        self.pending.append((loss.detach(), (logits.argmax(1) == y).sum(), len(y), lr))
+        if len(self.pending) >= self.every:
+            self.read()
+
+    def read(self, deliver: bool = True) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        losses = torch.stack([p[0] for p in pending]).tolist()
+        hits = torch.stack([p[1] for p in pending]).tolist()
+        state, first = self.state, len(self.state.batches)
+        for value, hit, (_, _, size, lr) in zip(losses, hits, pending, strict=True):
+            self.batch += 1
+            self.loss_sum += value * size
+            self.correct += hit
+            self.seen += size
+            state.step += 1
+            state.batches.append(
+                {
+                    "epoch": state.epoch,
+                    "batch": self.batch,
+                    "step": state.step,
+                    "loss": value,
+                    "accuracy": hit / size,
+                    "learning_rate": lr,
+                }
+            )
+        for record in state.batches[first:] if deliver else ():
+            state.step = int(record["step"])
+            for callback in self.callbacks:
+                callback.on_batch_end(state, record)
+
+    def means(self) -> dict[str, float]:
+        seen = max(self.seen, 1)
+        return {"train_loss": self.loss_sum / seen, "train_accuracy": self.correct / seen}
 
 
 def fit(
@@ -93,8 +183,10 @@ def fit(
     callbacks: Sequence[Callback] = (),
     generator: torch.Generator | None = None,
     state: TrainState | None = None,
+    read_every: int = READ_EVERY,
 ) -> TrainState:
-    """Train for up to ``epochs`` epochs; return the state with per-batch and per-epoch records.
+    """Train for up to ``epochs`` epochs; return the state with per-batch and per-epoch
+    records and the final model's validation loss and accuracy (unless it diverged).
 
     A resumed run passes the ``state`` and batch-order ``generator`` its checkpoint
     restored (:mod:`tunelab.training.checkpoint`); training goes on after ``state.epoch``.
@@ -108,115 +200,53 @@ def fit(
     state.epochs, state.steps_per_epoch = epochs, steps
     if generator is None:
         generator = torch.Generator().manual_seed(seed)
-    scaler = grad_scaler(device, precision)
+    step = partial(
+        train_step,
+        model,
+        loss_fn,
+        optimizer,
+        device=device,
+        precision=precision,
+        generator=generator,
+        scaler=grad_scaler(device, precision),
+        gradient_clip=gradient_clip,
+        augment=augment,
+    )
+    meter = _Meter(state, callbacks, read_every)
     for callback in callbacks:
         callback.on_train_start(state)
     try:
-        _epochs(
-            model,
-            loss_fn,
-            optimizer,
-            schedule,
-            train,
-            val,
-            state,
-            usable,
-            batch_size,
-            device,
-            precision,
-            generator,
-            scaler,
-            gradient_clip,
-            augment,
-            callbacks,
-        )
+        for epoch in range(state.epoch + 1, epochs + 1):
+            state.epoch, started = epoch, time.perf_counter()
+            meter.start_epoch()
+            model.train()
+            order = torch.randperm(n, generator=generator)[:usable]
+            for x, y in train.batches(order, batch_size, device):
+                loss, logits = step(x, y)
+                meter.add(loss, logits, y, schedule.current_lr())
+                schedule.after_batch()
+                if state.stop:
+                    break
+            meter.read()
+            if state.stop and not state.finish_epoch:
+                break
+            val_loss, val_accuracy, _ = evaluate(model, loss_fn, val, device, precision)
+            record = {"epoch": epoch, **meter.means(), "val_loss": val_loss}
+            record.update(val_accuracy=val_accuracy, learning_rate=schedule.current_lr())
+            schedule.after_epoch(val_loss)
+            record["seconds"] = time.perf_counter() - started
+            state.history.append(record)
+            for callback in callbacks:
+                callback.on_epoch_end(state, record)
+            if state.stop:
+                break
     except KeyboardInterrupt:
         # What finished is kept: the caller saves it, then passes the interrupt on.
+        meter.read(deliver=False)
         state.halt("interrupted", "stopped by the user (Ctrl-C)")
     for callback in callbacks:
         callback.on_train_end(state)
+    if state.status != "diverged" and state.history:
+        final = evaluate(model, loss_fn, val, device, precision)
+        state.final_val_loss, state.final_val_accuracy = final[0], final[1]
     return state
-
-
-def _epochs(
-    model: nn.Module,
-    loss_fn: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    schedule: Schedule,
-    train: Batches,
-    val: Batches,
-    state: TrainState,
-    usable: int,
-    batch_size: int,
-    device: torch.device,
-    precision: Precision,
-    generator: torch.Generator,
-    scaler: torch.amp.GradScaler | None,
-    gradient_clip: float | None,
-    augment: Augment | None,
-    callbacks: Sequence[Callback],
-) -> None:
-    n = len(train)
-    for epoch in range(state.epoch + 1, state.epochs + 1):
-        state.epoch = epoch
-        model.train()
-        started = time.perf_counter()
-        order = torch.randperm(n, generator=generator)[:usable]
-        loss_sum, correct = 0.0, 0
-        for batch, start in enumerate(range(0, usable, batch_size), start=1):
-            x, y = train.get(order[start : start + batch_size], device)
-            loss, logits = train_step(
-                model,
-                loss_fn,
-                optimizer,
-                x,
-                y,
-                device=device,
-                precision=precision,
-                generator=generator,
-                scaler=scaler,
-                gradient_clip=gradient_clip,
-                augment=augment,
-            )
-            lr = schedule.current_lr()
-            schedule.after_batch()
-            state.step += 1
-            value = loss.item()
-            hits = int((logits.argmax(1) == y).sum())
-            loss_sum += value * len(y)
-            correct += hits
-            record = {
-                "epoch": epoch,
-                "batch": batch,
-                "step": state.step,
-                "loss": value,
-                "accuracy": hits / len(y),
-                "learning_rate": lr,
-            }
-            state.batches.append(record)
-            for callback in callbacks:
-                callback.on_batch_end(state, record)
-            if state.stop:
-                break
-        if state.stop and state.status == "diverged":
-            break
-        seen = min(batch * batch_size, usable)
-        val_loss, val_accuracy, _ = evaluate(model, loss_fn, val, device, precision)
-        lr = schedule.current_lr()
-        schedule.after_epoch(val_loss)
-        record = {
-            "epoch": epoch,
-            "train_loss": loss_sum / seen,
-            "train_accuracy": correct / seen,
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "learning_rate": lr,
-            "seconds": time.perf_counter() - started,
-        }
-        if not math.isfinite(val_loss) and not state.stop:
-            state.halt("diverged", f"validation loss became {val_loss} at epoch {epoch}")
-        state.history.append(record)
-        for callback in callbacks:
-            callback.on_epoch_end(state, record)
-        if state.stop:
-            break

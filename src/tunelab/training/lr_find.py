@@ -112,7 +112,7 @@ def find_lr(
     dataset = resolve_dataset(data, hp, skip_bad)
     set_threads(hp.threads)
     if split is None:
-        split = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[:2]
+        split = dataset.split(hp.validation_fraction, hp.validation_seed, hp.use_manifest_split)[:2]
     train_idx = split[0]
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
@@ -199,7 +199,7 @@ def range_test(
     """
     check_range(start, end, steps)
     device = device or torch.device("cpu")
-    precision = precision or resolve_precision("fp32", device)
+    precision = (precision or resolve_precision("fp32", device)).for_model(model)
     weights = copy.deepcopy(model.state_dict())
     optimizer_state = copy.deepcopy(optimizer.state_dict())
     was_training = model.training

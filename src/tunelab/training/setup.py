@@ -48,7 +48,7 @@ def build_training(
         activation=hp.activation,
         dropout=hp.dropout,
     ).to(device)
-    if precision.channels_last:
+    if precision.for_model(model).channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     loss_fn = create_loss(
         hp.loss, num_classes, label_smoothing=hp.label_smoothing, focal_gamma=hp.focal_gamma

@@ -7,7 +7,6 @@ the epoch loop and its callbacks, the run store - and holds no training logic it
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import time
 import warnings
@@ -22,14 +21,9 @@ from tunelab.data import ImageDataset
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, is_auto
 from tunelab.runs import Run, RunStore
+from tunelab.runs.hashes import HASHES_FILE, split_hashes
 from tunelab.runs.store import usual_mode
-from tunelab.training.callbacks import (
-    BestWeights,
-    Callback,
-    DivergenceCheck,
-    EarlyStopping,
-    TrainState,
-)
+from tunelab.training.callbacks import Callback, standard_callbacks
 from tunelab.training.checkpoint import (
     Checkpoint,
     Restored,
@@ -40,14 +34,15 @@ from tunelab.training.checkpoint import (
 from tunelab.training.device import (
     Precision,
     choose_device,
-    cpu_supports_bf16,
+    precision_warning,
     resolve_precision,
     set_threads,
 )
-from tunelab.training.loop import Batches, evaluate, fit
+from tunelab.training.loop import Batches, fit
 from tunelab.training.schedules import create_schedule
 from tunelab.training.setup import build_training, make_optimizer, resolve_dataset
 from tunelab.training.step import augmenter
+from tunelab.training.summary import model_info, summarise
 from tunelab.training.transfer import FreezeBackbone, apply_init, load_source, parameter_groups
 
 
@@ -156,12 +151,8 @@ def _train_into(
     restored, source = start_from
     run.write_config(hp)
     set_threads(hp.threads)
-
-    if precision.name == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
-        run.warnings.append(
-            "this CPU has no native bf16 arithmetic (AVX512-BF16 or AMX), so bf16 is emulated "
-            "and slower than fp32 here; use --precision fp32 (or auto)."
-        )
+    if warning := precision_warning(precision, device):
+        run.warnings.append(warning)
     batch_size = hp.batch_size
     if batch_size > len(train_idx):
         batch_size = len(train_idx)
@@ -172,9 +163,9 @@ def _train_into(
         run.warnings.append(message)
         warnings.warn(message, stacklevel=2)
 
-    _, channels, height, width = dataset.images.shape
-    num_classes = len(dataset.class_names)
+    _, _, height, width = dataset.images.shape
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=hp.learning_rate)
+    precision = precision.for_model(model)
     init_notes: list[str] = []
     if hp.init_from and restored is None and source is not None:
         try:
@@ -201,11 +192,15 @@ def _train_into(
         _bytes_needed(model, hp.epochs, len(train_idx), batch_size),
         run if restored is None else None,
     )
-    train_data = Batches.from_arrays(
-        dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
-    )
-    val_data = Batches.from_arrays(
-        dataset.images[val_idx], dataset.labels[val_idx], dataset.max_value, device
+    train_data, val_data = (
+        Batches.from_arrays(
+            dataset.images[idx],
+            dataset.labels[idx],
+            dataset.max_value,
+            device,
+            channels_last=precision.channels_last,
+        )
+        for idx in (train_idx, val_idx)
     )
     steps = math.ceil(len(train_data) / batch_size)
     schedule = create_schedule(
@@ -221,10 +216,9 @@ def _train_into(
     )
     augment = augmenter(list(hp.augment))
 
-    stoppers: list[Callback] = [BestWeights(keep_weights=hp.restore_best_weights)]
-    if hp.early_stopping_patience:
-        stoppers.append(EarlyStopping(hp.early_stopping_patience))
-    stoppers.append(DivergenceCheck())
+    stoppers = standard_callbacks(
+        early_stopping_patience=hp.early_stopping_patience, keep_best=hp.restore_best_weights
+    )
     generator = torch.Generator().manual_seed(hp.seed)
     start = None
     if restored is not None:
@@ -268,25 +262,10 @@ def _train_into(
     )
     seconds = time.perf_counter() - started
 
-    if state.status == "stopped-early" and hp.restore_best_weights and state.best_state:
-        model.load_state_dict(state.best_state)
     run.model = model
-    info = {
-        "model": hp.model,
-        "activation": hp.activation,
-        "dropout": hp.dropout,
-        "loss": hp.loss,
-        "in_channels": channels,
-        "num_classes": num_classes,
-        "input_size": [height, width],
-        "class_names": list(dataset.class_names),
-        "max_value": float(dataset.max_value),
-        "data": resolved_source(data if not isinstance(data, ImageDataset) else dataset.source),
-        "train_indices": [int(i) for i in train_idx],
-        "val_indices": [int(i) for i in val_idx],
-    }
     try:
-        run.write_json("model.json", info)
+        run.write_json("model.json", model_info(hp, dataset, data, train_idx, val_idx))
+        run.write_json(HASHES_FILE, split_hashes(dataset.images, train_idx, val_idx))
         run.write_metrics(state.history, state.batches)
         if state.status != "diverged":
             from safetensors.torch import save_file
@@ -300,22 +279,8 @@ def _train_into(
             f"{err.strerror or err}. Free some space or fix the folder's permissions, then "
             f"train again (or choose another store with --runs-dir)."
         ) from None
-    final_val: tuple[float | None, float | None] = (None, None)
-    if state.status != "diverged" and state.history:
-        final_val = evaluate(model, loss_fn, val_data, device, precision)[:2]
-    summary = _summary(
-        hp,
-        state,
-        dataset,
-        run,
-        seconds,
-        device,
-        precision,
-        len(train_data),
-        len(val_data),
-        batch_size,
-        final_val,
-    )
+    sizes = (len(train_data), len(val_data), batch_size)
+    summary = summarise(hp, state, dataset, run, seconds, device, precision, sizes)
     summary["input_size"] = [height, width]
     summary["data_notes"] = [*dataset.notes, split_note]
     from tunelab.diagnosis import diagnose
@@ -383,65 +348,18 @@ def _data_name(data: Any, dataset: ImageDataset) -> str:
     return str(path.resolve()) if text and path.exists() else text
 
 
-def resolved_source(data: Any) -> str:
-    """The data source as an absolute path (a run trained from ``./images`` is evaluated
-    from any folder later); built-in names such as ``digits`` stay as they are."""
-    text = str(data)
-    path = Path(text).expanduser()
-    return str(path.resolve()) if path.exists() else text
-
-
 def _prefix(data: Any, hp: Hyperparameters) -> str:
-    if isinstance(data, ImageDataset):
-        stem = Path(data.source).name or "data"
-    else:
-        stem = Path(str(data)).name or "data"
-    return f"{stem}-{hp.model}-{hp.optimizer}"
+    """The data set's name, the model, the optimizer, then other knobs set off default."""
+    from tunelab.runs.naming import changed_knobs, dataset_name, short_value
+
+    stem = dataset_name(data.source if isinstance(data, ImageDataset) else str(data))
+    changed = changed_knobs(hp.model_dump(), Hyperparameters().model_dump())
+    extra = [
+        f"{_ABBREVIATIONS.get(key, key)}{short_value(value)}"
+        for key, value in changed.items()
+        if key not in ("model", "optimizer", "seed", "split_seed")
+    ]
+    return "-".join([stem, hp.model, hp.optimizer, *extra])
 
 
-def _summary(
-    hp: Hyperparameters,
-    state: TrainState,
-    dataset: ImageDataset,
-    run: Run,
-    seconds: float,
-    device: torch.device,
-    precision: Any,
-    n_train: int,
-    n_val: int,
-    batch_size: int,
-    final_val: tuple[float | None, float | None],
-) -> dict[str, Any]:
-    history = state.history
-    last = history[-1] if history else {}
-    finite = [h for h in history if math.isfinite(h.get("val_loss", math.nan))]
-    best_loss = min(finite, key=lambda h: h["val_loss"]) if finite else {}
-    best_acc = max(finite, key=lambda h: h["val_accuracy"]) if finite else {}
-    images = len(state.batches) * batch_size
-    return {
-        "run": run.name,
-        "status": state.status,
-        "reason": state.reason,
-        "data": resolved_source(dataset.source),
-        "classes": list(dataset.class_names),
-        "n_train": n_train,
-        "n_val": n_val,
-        "skipped": [list(item) for item in dataset.skipped],
-        "epochs_run": len(history),
-        "epochs_planned": hp.epochs,
-        "batch_size_used": batch_size,
-        "final_train_loss": last.get("train_loss"),
-        "final_train_accuracy": last.get("train_accuracy"),
-        "final_val_loss": final_val[0],
-        "final_val_accuracy": final_val[1],
-        "best_epoch": best_loss.get("epoch"),
-        "best_val_loss": best_loss.get("val_loss"),
-        "best_val_accuracy": best_acc.get("val_accuracy"),
-        "train_seconds": round(seconds, 3),
-        "images_per_second": round(images / seconds, 1) if seconds > 0 else None,
-        "device": str(device),
-        "precision": precision.name,
-        "threads": torch.get_num_threads(),
-        "warnings": run.warnings,
-        "pid": os.getpid(),
-    }
+_ABBREVIATIONS = {"learning_rate": "lr", "batch_size": "bs", "epochs": "e", "dropout": "do"}

@@ -224,6 +224,9 @@ def cv_objective(
         raise Diverged("no fold finished an epoch")
     best = max(means, key=lambda e: (means[e], -e))
     reporter.set_user_attr("best_epoch", best)
+    reporter.set_user_attr("value_epoch", best)
+    # the best config's source: one run cannot give a mean over folds; it trains to `best`
+    reporter.set_user_attr("knobs", {**hp.model_dump(mode="json"), "epochs": best})
     return means[best]
 
 

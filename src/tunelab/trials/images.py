@@ -1,17 +1,22 @@
 """Tuning tunelab's own trainer: the default space, the objective, and ``tune_images``.
 
 Every trial is an ordinary tunelab run (curves, summary, diagnosis) named
-``<study>-trial-<n>``. Trials share one validation split (the base seed's), so they are
-compared on the same images; each trial's own seed (``reporter.seed``) sets its weights
-and batch order, and is recorded so the trial can be re-run alone.
+``<study>-trial-<n>``. Trials share one validation split (the base seed's, recorded as
+``split_seed``), so they are compared on the same images; each trial's own seed
+(``reporter.seed``) sets its weights and batch order. A trial's value is the validation
+accuracy of the weights it kept (its last epoch's, or the restored epoch's with early
+stopping), and every knob it ran with is recorded (user attribute ``knobs``), so
+``<study>-best.yaml`` trains the best trial again to the same number
+(see :mod:`tunelab.trials.best`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,15 +104,17 @@ def image_objective(
     store: str,
     study: str,
 ) -> float:
-    """Train one trial; report validation accuracy per epoch; return the best reached."""
+    """Train one trial; report validation accuracy per epoch; return that of the kept weights."""
+
     from tunelab.search.reporter import Diverged, Pruned
     from tunelab.training.callbacks import Callback
     from tunelab.training.trainer import train
 
     hp = Hyperparameters.parse({**base, **params})
     dataset = trial_dataset(data, hp.input_size)
-    split = dataset.split(hp.validation_fraction, hp.seed, hp.use_manifest_split)[:2]
-    hp = hp.replace(seed=reporter.seed)
+    split = dataset.split(hp.validation_fraction, hp.validation_seed, hp.use_manifest_split)[:2]
+    hp = hp.replace(seed=reporter.seed, split_seed=hp.validation_seed)
+    reporter.set_user_attr("knobs", hp.model_dump(mode="json"))  # the best config's source
 
     class Report(Callback):
         stopped: BaseException | None = None
@@ -136,8 +143,12 @@ def image_objective(
         raise report.stopped
     if run.status == "diverged":
         raise Diverged(run.summary.get("reason") or "the loss diverged")
-    best = run.summary.get("best_val_accuracy")
-    return float(best) if best is not None else float("nan")
+    summary = run.summary
+    restored = summary.get("status") == "stopped-early" and hp.restore_best_weights
+    epoch = summary.get("best_epoch") if restored else summary.get("epochs_run")
+    reporter.set_user_attr("value_epoch", epoch)
+    value = summary.get("final_val_accuracy")  # measured on the weights the run saved
+    return float(value) if value is not None else float("nan")
 
 
 def tune_images(
@@ -161,8 +172,17 @@ def tune_images(
     backend: str = "local",
     ray: Any = None,
     callbacks: Sequence[Any] = (),
+    progress: bool | str = True,
+    **knobs: Any,
 ) -> Any:
     """Tune an image classifier on ``data``; epochs are the budget axis.
+
+    Knobs given as keywords (``epochs=3``, ``optimizer="adam"``) set the base knobs, as
+    in :func:`tunelab.train`, and a searched knob given so is fixed at that value. With
+    neither ``n_trials`` nor ``budget_seconds`` (and not grid search) it runs what
+    ``tunelab tune`` runs: :data:`DEFAULT_TRIALS` trials within :data:`DEFAULT_BUDGET`
+    seconds. ``progress`` prints one line per finished trial (True: to stderr;
+    ``"stdout"``; False: none); Optuna's own INFO lines are silenced meanwhile.
 
     The study persists in ``<store>/studies/<study>.db`` (SQLite) unless ``storage`` is
     given, and resumes with ``resume=True``. Returns the engine's ``TuneResult``.
@@ -179,8 +199,11 @@ def tune_images(
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
+    from tunelab.search.space import Fixed
+    from tunelab.training.trainer import as_hyperparameters
 
-    hp = hyperparameters or Hyperparameters()
+    hp = as_hyperparameters(hyperparameters, knobs)
+    n_trials, budget_seconds = default_limits(n_trials, budget_seconds, strategy)
     runs = RunStore(store)
     runs.create_root()
     name = study_name or f"tune-{_slug(str(data))}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -190,6 +213,9 @@ def tune_images(
         folder.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(folder / f'{name}.db').resolve()}"
     searched = dict(space) if space is not None else default_space()
+    for key in knobs:
+        if key in searched:  # a knob given as a keyword is not searched
+            searched[key] = Fixed(getattr(hp, key))
     base = hp.model_dump()
     for key in searched:
         base.pop(key, None)
@@ -214,35 +240,40 @@ def tune_images(
             study=name,
             folds=folds,
         )
+    from tunelab.trials.progress import TrialLines
     from tunelab.trials.weights import KeepBestWeights
 
     keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
+    after_trial: list[Any] = [*callbacks, *([keeper] if keeper is not None else [])]
+    if progress:
+        after_trial.append(TrialLines("stdout" if progress == "stdout" else "stderr"))
     points = _starting_points(searched) if known_good else []
-    result = tune(
-        objective,
-        searched,
-        strategy=strategy,
-        pruner=pruner,
-        n_trials=n_trials,
-        budget_seconds=budget_seconds,
-        storage=storage,
-        study_name=name,
-        workers=workers,
-        seed=hp.seed,
-        resume=resume,
-        max_resource=hp.epochs,
-        initial_points=points if not resume else None,
-        callbacks=[*callbacks, *([keeper] if keeper is not None else [])] or None,
-        backend=backend,
-        ray=ray,
-        record=image_record(
+    with quiet_optuna():
+        result = tune(
             objective,
-            data=str(data),
-            dataset=dataset,
-            artifacts=trials_root,
-            keep_weights=keep_weights,
-        ),
-    )
+            searched,
+            strategy=strategy,
+            pruner=pruner,
+            n_trials=n_trials,
+            budget_seconds=budget_seconds,
+            storage=storage,
+            study_name=name,
+            workers=workers,
+            seed=hp.seed,
+            resume=resume,
+            max_resource=hp.epochs,
+            initial_points=points if not resume else None,
+            callbacks=after_trial or None,
+            backend=backend,
+            ray=ray,
+            record=image_record(
+                objective,
+                data=str(data),
+                dataset=dataset,
+                artifacts=trials_root,
+                keep_weights=keep_weights,
+            ),
+        )
     if keeper is not None:
         keeper.apply(result.study())  # also trials of earlier runs, or of other workers
     return result
@@ -262,6 +293,34 @@ def _starting_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:
         if kept and kept not in points:
             points.append(kept)
     return points
+
+
+#: What ``tunelab tune`` and ``tune_images`` run when told neither a trial count nor a
+#: budget: a few minutes on small data sets, at most ten.
+DEFAULT_TRIALS = 20
+DEFAULT_BUDGET = 600.0
+
+
+def default_limits(
+    n_trials: int | None, budget_seconds: float | None, strategy: str
+) -> tuple[int | None, float | None]:
+    """``(n_trials, budget_seconds)``, with the defaults when neither is given."""
+    if n_trials is None and budget_seconds is None and strategy != "grid":
+        return DEFAULT_TRIALS, DEFAULT_BUDGET
+    return n_trials, budget_seconds
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines off while tunelab prints its own (restored afterwards)."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(min(max(before, optuna.logging.WARNING), optuna.logging.ERROR))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def _slug(text: str) -> str:

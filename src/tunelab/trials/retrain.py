@@ -70,12 +70,11 @@ def retrain_best(
             f"study {result.study_name!r} has no complete trial, so there is nothing to "
             f"retrain. Run more trials or a longer --budget, then retrain."
         )
+    from tunelab.trials.best import best_hyperparameters
+
     epochs = best_epoch(best) or hyperparameters.epochs
-    hp = hyperparameters.replace(
-        **best.params,
-        epochs=epochs,
-        early_stopping_patience=0,
-        seed=best.seed if best.seed is not None else hyperparameters.seed,
+    hp = best_hyperparameters(best, hyperparameters).replace(
+        epochs=epochs, early_stopping_patience=0
     )
     source = str(data) if str(data) == "digits" else str(Path(data).resolve())
     dataset = trial_dataset(source, hp.input_size)

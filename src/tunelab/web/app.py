@@ -41,7 +41,18 @@ def create_app(
     (tests use it to lower the size limits).
     """
     from tunelab import __version__
-    from tunelab.web.routes import data, export, jobs, knobs, lr_find, review, runs, search, upload
+    from tunelab.web.routes import (
+        data,
+        export,
+        form,
+        jobs,
+        knobs,
+        lr_find,
+        review,
+        runs,
+        search,
+        upload,
+    )
     from tunelab.web.uploads import Uploads
 
     settings = settings or WebSettings.build(
@@ -62,7 +73,7 @@ def create_app(
     _add_error_handlers(app)
 
     guarded = [Depends(check_token)]
-    for module in (data, knobs, jobs, lr_find, review, runs, export, search, upload):
+    for module in (data, knobs, form, jobs, lr_find, review, runs, export, search, upload):
         app.include_router(module.router, prefix="/api", dependencies=guarded)
 
     @app.get("/api/health", dependencies=guarded)

@@ -15,6 +15,7 @@ from typing import Any
 
 from tunelab.errors import did_you_mean
 from tunelab.knobs import Hyperparameters
+from tunelab.report.leaderboard import accuracy_fields
 from tunelab.runs.store import check_name, finite
 from tunelab.web.security import WebError
 from tunelab.web.settings import WebSettings
@@ -99,6 +100,7 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
                 "curve": [[int(k), v] for k, v in sorted(trial.intermediate_values.items())],
                 "run": attrs.get("run"),
                 "seconds": trial.duration.total_seconds() if trial.duration else None,
+                **accuracy_fields(trial.value if trial.values else None, attrs.get("n_val")),
             }
         )
     complete = [t for t in trials if t["state"] == "complete" and _finite(t["value"])]
@@ -114,6 +116,7 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
         "trials": trials,
         "leaderboard": [t["number"] for t in ranked],
         "best": best,
+        "noise_warning": _noise_warning(loaded) if maximise else None,
         "importances": None,
     }
     if importances and len(complete) >= 3:
@@ -127,6 +130,15 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
     return finite(result)
 
 
+def _noise_warning(loaded: Any) -> str | None:
+    from tunelab.report.leaderboard import leaderboard, noise_warning
+    from tunelab.search.results import TrialRecord
+
+    records = [TrialRecord.from_frozen(t) for t in loaded.get_trials(deepcopy=False)]
+    cross_validated = any(r.user_attrs.get("cv_folds") for r in records)
+    return noise_warning(leaderboard(records), cross_validated)
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
@@ -134,10 +146,17 @@ def _finite(value: Any) -> bool:
 def write_best(
     settings: WebSettings, study: str, base: Hyperparameters, best: dict[str, Any] | None
 ) -> Path | None:
-    """The base knobs with the best trial's parameters, as ``tunelab tune`` writes them."""
+    """Every knob the best trial ran with, as ``tunelab tune`` writes them (trials.best)."""
     if not best:
         return None
-    return base.replace(**best["params"]).save(best_config_path(settings, study))
+    import optuna
+
+    from tunelab.search.results import TrialRecord
+    from tunelab.trials.best import write_best_config
+
+    loaded = optuna.load_study(study_name=study, storage=storage_url(settings, study))
+    record = TrialRecord.from_frozen(loaded.trials[int(best["number"])])
+    return write_best_config(best_config_path(settings, study), record, base, study)
 
 
 def best_config(settings: WebSettings, study: str) -> str:

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from tunelab.errors import did_you_mean
+from tunelab.report.leaderboard import accuracy_fields
 from tunelab.runs import Run, RunStore
 from tunelab.runs.store import check_name, finite
 from tunelab.web.routes.deps import jobs_of, settings_of
@@ -48,6 +49,8 @@ def run_row(run: Run, running: set[str]) -> dict[str, Any]:
         "epochs_planned": config.get("epochs"),
         "best_val_accuracy": summary.get("best_val_accuracy"),
         "final_val_accuracy": summary.get("final_val_accuracy"),
+        # the 95 % interval of best_val_accuracy over its n validation images
+        **accuracy_fields(summary.get("best_val_accuracy"), summary.get("n_val")),
         "best_val_loss": summary.get("best_val_loss"),
         "seconds": summary.get("train_seconds"),
         "verdict": diagnosis.get("verdict") if isinstance(diagnosis, dict) else None,

@@ -319,6 +319,13 @@ function knobField(knob) {
   return el("div", { class: "knob", "data-knob": knob.name },
     el("label", { for: "knob-" + knob.name }, knob.name),
     knobInput(knob),
+    ...(knob.name === "learning_rate" || knob.name === "batch_size" ? (() => {
+      const factor = knob.name === "learning_rate" ? "3" : "2";
+      return [
+        el("button", { type: "button", class: "ladder", id: "ladder-down-" + knob.name, title: "one rung down the ladder", onclick: () => guarded(() => ladderStep(knob.name, "down")) }, "/" + factor),
+        el("button", { type: "button", class: "ladder", id: "ladder-up-" + knob.name, title: "one rung up the ladder", onclick: () => guarded(() => ladderStep(knob.name, "up")) }, "x" + factor),
+      ];
+    })() : []),
     knob.name === "learning_rate" ? el("button", { id: "lr-find", type: "button", title: "run the learning-rate range test on the data with the other knobs", onclick: () => guarded(startLrFind) }, "find") : null,
     knob.name === "learning_rate" ? el("div", { id: "lr-find-result" }) : null,
     el("span", { class: "knob-error", id: "error-" + knob.name }),
@@ -334,7 +341,29 @@ function knobField(knob) {
 }
 
 let validationTimer = null;
+// Hide the knobs that do nothing for the current choices (momentum with Adam, ...).
+function updateApplies() {
+  for (const [name, condition] of Object.entries(state.applies || {})) {
+    const box = document.querySelector(".knob[data-knob='" + name + "']");
+    if (!box) continue;
+    const value = state.values[condition.knob];
+    const on = "in" in condition ? condition.in.includes(value) : !condition.not_in.includes(value);
+    box.hidden = !on;
+    box.dataset.applies = String(on);
+  }
+}
+
+async function ladderStep(knob, direction) {
+  const step = await api("/api/ladder?knob=" + encodeURIComponent(knob) + "&value=" + encodeURIComponent(String(state.values[knob])));
+  const next = step[direction];
+  if (next === null || next === undefined) return;
+  state.values[knob] = next;
+  document.getElementById("knob-" + knob).value = String(next);
+  scheduleValidation();
+}
+
 function scheduleValidation() {
+  updateApplies();
   localStorage.setItem("tunelab.values", JSON.stringify(state.values));
   clearTimeout(validationTimer);
   validationTimer = setTimeout(validateForm, 200);
@@ -365,8 +394,12 @@ async function renderTrain() {
   const page = document.getElementById("page-train");
   if (!state.rendered.train) {
     state.rendered.train = true;
+    const layout = await api("/api/form");
+    state.applies = layout.applies;
+    const essential = layout.essential.map((name) => state.knobs.find((k) => k.name === name)).filter(Boolean);
+    const rest = state.knobs.filter((k) => !layout.essential.includes(k.name));
     const groups = state.groups.map((group) => {
-      const knobs = state.knobs.filter((k) => k.group === group);
+      const knobs = rest.filter((k) => k.group === group);
       if (!knobs.length) return null;
       return el("fieldset", { class: "group" }, el("legend", { text: group }), knobs.map(knobField));
     });
@@ -381,12 +414,16 @@ async function renderTrain() {
           el("button", { id: "reset-knobs", type: "button", onclick: resetKnobs }, "Defaults"),
           el("label", { class: "upload" }, " load config ", el("input", { id: "config-file", type: "file", accept: ".yaml,.yml,.json", onchange: (e) => guarded(() => loadConfig(e.target.files[0])) })),
           el("span", { id: "train-status", class: "status" })),
-        el("p", { class: "muted", text: "One job runs at a time on this server; training runs in the background and keeps going if you leave this page." }),
+        el("p", { class: "muted", text: "Jobs queue and run one at a time on this server (see Jobs); training runs in the background and keeps going if you leave this page." }),
         el("div", { class: "charts" }, el("div", { id: "chart-batch", class: "chart" }), el("div", { id: "chart-epoch", class: "chart" })),
         el("div", { id: "train-result" }),
-        el("div", { class: "groups" }, groups),
+        el("fieldset", { class: "group essentials", id: "essentials" }, el("legend", { text: "the knobs that matter most" }), essential.map(knobField)),
+        el("details", { id: "advanced", class: "advanced" },
+          el("summary", { text: "Advanced: " + rest.length + " more knobs (architecture details, loss, schedule, data, transfer, runtime); those that do nothing for the current choices are hidden" }),
+          el("div", { class: "groups" }, groups)),
       ),
     );
+    updateApplies();
     validateForm();
   }
   document.getElementById("train-data").value = state.data;
@@ -530,7 +567,7 @@ function showTrainResult(end) {
   box.replaceChildren(
     el("h3", {}, "Run ", el("a", { href: "#runs", id: "result-run", text: result.run })),
     el("p", { id: "result-summary" }, "status " + result.status + (result.reason ? " (" + result.reason + ")" : "") +
-      "; best validation accuracy " + fmt(summary.best_val_accuracy, 3) + " at epoch " + fmt(summary.best_epoch)),
+      "; validation accuracy " + accText(summary.final_val_accuracy, summary.n_val) + "; best " + fmt(summary.best_val_accuracy, 3) + " at epoch " + fmt(summary.best_epoch)),
     el("div", { id: "diagnosis", class: "diagnosis" },
       el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") }), " ", diagnosis.text || "",
       diagnosis.next_step ? el("div", { class: "muted", text: "next: " + Object.entries(diagnosis.next_step).map(([k, v]) => k + " = " + v).join(", ") }) : null),
@@ -637,7 +674,7 @@ async function loadRuns() {
     el("td", { text: fmt(run.optimizer) }),
     el("td", { class: "num", text: fmt(run.learning_rate) }),
     el("td", { class: "num", text: fmt(run.epochs_run) + "/" + fmt(run.epochs_planned) }),
-    el("td", { class: "num", text: fmt(run.best_val_accuracy, 3) }),
+    el("td", { class: "num", text: accText(run.best_val_accuracy, run.n, run.interval_95) }),
     el("td", { text: fmt(run.verdict) }),
     el("td", {}, el("a", { href: withToken("/api/runs/" + encodeURIComponent(run.name) + "/config"), download: run.name + ".yaml" }, "config")),
   ));
@@ -678,7 +715,7 @@ async function showRun(name) {
   const diagnosis = run.summary.diagnosis || {};
   box.replaceChildren(
     el("h3", { id: "run-detail-name", text: run.name }),
-    el("p", { text: "status " + run.status + "; best validation accuracy " + fmt(run.best_val_accuracy, 3) }),
+    el("p", { text: "status " + run.status + "; best validation accuracy " + accText(run.best_val_accuracy, run.n, run.interval_95) }),
     el("p", { class: "diagnosis" }, el("b", { text: "Diagnosis: " + (diagnosis.verdict || "-") + " " }), diagnosis.text || ""),
     el("div", { class: "charts" }, el("div", { id: "detail-curves", class: "chart" }), el("div", { id: "detail-confusion", class: "chart" })),
     el("details", {}, el("summary", { text: "config" }), el("pre", { text: config })),
@@ -728,7 +765,7 @@ const search = {
     this.rows.push(d);
     const index = this.rows.length - 1;
     if (this.traces[index]) this.traces[index].name = String(d.value);
-    this.drawLeaderboard(this.rows.map((r) => ({ label: r.run, value: r.best_val_accuracy, status: r.status, params: { [this.knob]: r.value }, epochs: r.epochs_run })));
+    this.drawLeaderboard(this.rows.map(sweepLeader(this.knob)));
     this.drawCurves();
   },
   study(d) {
@@ -738,7 +775,7 @@ const search = {
     }
     const order = d.leaderboard.concat(d.trials.filter((t) => !d.leaderboard.includes(t.number)).map((t) => t.number));
     const byNumber = Object.fromEntries(d.trials.map((t) => [t.number, t]));
-    this.drawLeaderboard(order.map((n) => byNumber[n]).map((t) => ({ label: "trial " + t.number, value: t.value, status: t.status, params: t.params, epochs: t.curve.length })));
+    this.drawLeaderboard(order.map((n) => byNumber[n]).map((t) => ({ label: "trial " + t.number, value: t.value, interval: t.interval_95, n: t.n, status: t.status, params: t.params, epochs: t.curve.length })), d.noise_warning);
     this.drawCurves();
     if (d.importances) {
       const names = Object.keys(d.importances);
@@ -752,13 +789,14 @@ const search = {
     plot("search-curves", Object.values(this.traces).map((t) => Object.assign({ mode: "lines+markers" }, t)),
       { title: { text: "validation accuracy per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "validation accuracy" }, range: [0, 1.05] } });
   },
-  drawLeaderboard(rows) {
-    const head = el("tr", {}, ["", "", "best val acc", "status", "epochs", "knobs"].map((h) => el("th", { text: h })));
+  drawLeaderboard(rows, warning) {
+    const head = el("tr", {}, ["", "", "val acc (95% interval, n images)", "status", "epochs", "knobs"].map((h) => el("th", { text: h })));
     const sorted = rows.slice().sort((a, b) => (b.value ?? -1) - (a.value ?? -1));
+    const note = warning ? [el("tr", {}, el("td", { colspan: 6, id: "noise-warning", class: "warning", text: "warning: " + warning }))] : [];
     document.getElementById("leaderboard").replaceChildren(head, ...sorted.map((r, i) => el("tr", { class: "leader-row" },
-      el("td", { class: "num", text: String(i + 1) }), el("td", { text: r.label }), el("td", { class: "num", text: fmt(r.value, 3) }),
+      el("td", { class: "num", text: String(i + 1) }), el("td", { text: r.label }), el("td", { class: "num", text: accText(r.value, r.n, r.interval) }),
       el("td", { text: r.status }), el("td", { class: "num", text: fmt(r.epochs) }),
-      el("td", { text: Object.entries(r.params || {}).map(([k, v]) => k + "=" + fmt(v)).join(", ") }))));
+      el("td", { text: Object.entries(r.params || {}).map(([k, v]) => k + "=" + fmt(v)).join(", ") }))), ...note);
   },
   end(d) {
     const result = d.result || {};
@@ -768,6 +806,7 @@ const search = {
     if (this.kind === "tune" && result.best) href = "/api/studies/" + encodeURIComponent(result.study) + "/best-config";
     if (this.kind === "sweep" && result.best_run) href = "/api/runs/" + encodeURIComponent(result.best_run) + "/config";
     if (href) { link.href = withToken(href); link.hidden = false; }
+    if (this.kind === "sweep" && result.rows) this.drawLeaderboard(result.rows.map(sweepLeader(this.knob)), result.noise_warning);
     if (d.error) showError(d.error);
     guarded(loadPast);
   },
@@ -781,7 +820,7 @@ async function renderSearch() {
     const knobNames = state.knobs.map((k) => el("option", { value: k.name, selected: k.name === "learning_rate" }, k.name));
     page.append(
       el("h2", { text: "Sweep and tune" }),
-      el("p", { class: "muted", text: "Both start from the knobs set on the Train page and run in the background, one job at a time, one run after another." }),
+      el("p", { class: "muted", text: "Both start from the knobs set on the Train page and run in the background, queued as jobs that run one at a time (see Jobs)." }),
       el("div", { class: "row" }, el("label", { for: "search-data" }, "data "), dataInput("search-data")),
       el("fieldset", {}, el("legend", { text: "Sweep one knob" }),
         el("label", { for: "sweep-knob" }, "knob "), el("select", { id: "sweep-knob" }, knobNames),
@@ -833,7 +872,21 @@ async function showSweep(name) {
     search.traces[i] = { x: (row.curve || []).map((e) => e.epoch), y: (row.curve || []).map((e) => e.val_accuracy), name: sweep.knob + "=" + row.value };
   });
   search.drawCurves();
-  search.drawLeaderboard(sweep.rows.map((r) => ({ label: r.run, value: r.best_val_accuracy, status: r.status, params: { [sweep.knob]: r.value }, epochs: r.epochs_run })));
+  search.drawLeaderboard(sweep.rows.map(sweepLeader(sweep.knob)), sweep.noise_warning);
+}
+
+// A sweep row as a leaderboard row: its best validation accuracy, with interval and n.
+function sweepLeader(knob) {
+  return (r) => ({ label: r.run, value: r.best_val_accuracy, interval: r.interval_95, n: r.n_val, status: r.status, params: { [knob]: r.value }, epochs: r.epochs_run });
+}
+
+// An accuracy as every page shows it: value, 95% Wilson interval (from the API) and n.
+function accText(value, n, interval) {
+  if (value === null || value === undefined) return "-";
+  let text = fmt(value, 3);
+  if (interval) text += " (" + fmt(interval[0], 3) + "-" + fmt(interval[1], 3) + ")";
+  if (n) text += " n=" + n;
+  return text;
 }
 
 async function startSweep() {
