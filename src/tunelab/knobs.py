@@ -423,6 +423,15 @@ class Hyperparameters(BaseModel):
             raise ValueError(problem)
         return value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bools_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``epochs: true`` is a mistake, not 1: a number knob refuses true/false."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _is_number(field.annotation):
+            raise ValueError("a yes/no value where a number is needed")
+        return value
+
     @field_validator("augment", mode="before")
     @classmethod
     def _split_augment(cls, value: Any) -> Any:
@@ -492,6 +501,9 @@ class Hyperparameters(BaseModel):
         return path
 
 
+MAX_CONFIG_BYTES = 1024 * 1024  # a config or space file is a few hundred bytes
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The mapping in a YAML or JSON file, or a one-line error saying what is wrong with it."""
     path = Path(path)
@@ -500,36 +512,123 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             f"config file not found: {str(path)!r}. Give the path of an existing "
             ".yaml or .json file (for example one written by `tunelab tune`)."
         )
-    text = path.read_text(errors="replace")
-    if path.suffix.lower() == ".json":
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise TunelabError(
+                f"config file {str(path)!r} is {size} bytes; at most {MAX_CONFIG_BYTES} are "
+                "allowed. A config holds one `knob: value` per line."
+            )
+        raw = path.read_bytes()
+    except OSError as err:
+        raise TunelabError(
+            f"cannot read config file {str(path)!r} ({err.strerror or err}). Check that it "
+            "is readable, or give another --config."
+        ) from None
+    return parse_config_text(
+        raw, f"config file {str(path)!r}", json_only=path.suffix.lower() == ".json"
+    )
+
+
+def parse_config_text(raw: bytes, what: str, json_only: bool = False) -> dict[str, Any]:
+    """The mapping in the YAML or JSON text ``raw`` (``what`` names it in errors).
+
+    Refused with one line: text that is not UTF-8 (UTF-16 is named as such), more than
+    :data:`MAX_CONFIG_BYTES`, YAML anchors and aliases (a few bytes of nested aliases can
+    expand to gigabytes), keys given twice, and anything but a mapping.
+    """
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise TunelabError(
+            f"{what} is {len(raw)} bytes; at most {MAX_CONFIG_BYTES} are allowed. "
+            "A config holds one `knob: value` per line."
+        )
+    text = _decode_config(raw, what)
+    if json_only:
         try:
-            data = json.loads(text) if text.strip() else {}
+            data = json.loads(text, object_pairs_hook=_unique_pairs(what)) if text.strip() else {}
         except json.JSONDecodeError as err:
             raise TunelabError(
-                f"config file {str(path)!r} is not valid JSON: {err.msg} at line {err.lineno}, "
+                f"{what} is not valid JSON: {err.msg} at line {err.lineno}, "
                 f"column {err.colno}. Fix the syntax or write the config as YAML."
             ) from None
     else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(text) if text.strip() else {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(err, "problem", None) or "syntax error"
-            raise TunelabError(
-                f"config file {str(path)!r} is not valid YAML: {problem}{where}. "
-                "Write one `knob: value` per line, e.g. `learning_rate: 0.01`."
-            ) from None
+        data = _load_yaml(text, what)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise TunelabError(
-            f"config file {str(path)!r} must hold a mapping of knob names to values "
+            f"{what} must hold a mapping of knob names to values "
             f"(got a {type(data).__name__}). Write one `knob: value` per line."
         )
     return {str(key): value for key, value in data.items()}
+
+
+def _decode_config(raw: bytes, what: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 1 and b"\x00" in raw[:4]):
+        raise TunelabError(
+            f"{what} is UTF-16 text, not UTF-8 text. Save it as UTF-8 (in most editors: "
+            "Save As, encoding UTF-8) and try again."
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise TunelabError(
+            f"{what} is not UTF-8 text (byte {err.start} is {raw[err.start]:#04x}). Save it "
+            "as UTF-8 text: one `knob: value` per line."
+        ) from None
+
+
+def _unique_pairs(what: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise TunelabError(
+                    f"{what} gives {key!r} twice. Keep one of them (each knob appears once)."
+                )
+            seen[key] = value
+        return seen
+
+    return pairs
+
+
+def _load_yaml(text: str, what: str) -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise TunelabError(
+                    f"{what} uses a YAML alias (*{event.anchor}) at line "
+                    f"{event.start_mark.line + 1}: anchors and aliases are not allowed in "
+                    "configs. Write each value out."
+                )
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, str | int | float | bool) or key is None:
+                    if key in seen:
+                        raise TunelabError(
+                            f"{what} gives {key!r} twice (line {key_node.start_mark.line + 1}). "
+                            "Keep one of them (each knob appears once)."
+                        )
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    try:
+        return yaml.load(text, Loader=Loader) if text.strip() else {}  # noqa: S506 - SafeLoader
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = str(getattr(err, "problem", None) or "syntax error").splitlines()[0][:100]
+        raise TunelabError(
+            f"{what} is not valid YAML: {problem}{where}. "
+            "Write one `knob: value` per line, e.g. `learning_rate: 0.01`."
+        ) from None
 
 
 def parse_value(text: str) -> Any:
@@ -607,7 +706,7 @@ def _problem_error(field: str, problem: Any) -> TunelabError:
         if bad:
             given = bad[0]
             hint = did_you_mean(str(given), names)
-    message = f"invalid {field}: got {given!r}; allowed: {allowed}.{hint}"
+    message = f"invalid {field}: got {_short(given)}; allowed: {allowed}.{hint}"
     if typical:
         message += f" Typical: {typical}."
     return TunelabError(message)
@@ -678,6 +777,17 @@ def as_hyperparameters(
     if isinstance(hyperparameters, Hyperparameters):
         return hyperparameters.replace(**extra) if extra else hyperparameters
     return Hyperparameters.parse({**dict(hyperparameters or {}), **extra})
+
+
+def _is_number(annotation: Any) -> bool:
+    if annotation in (int, float):
+        return True
+    return any(arg in (int, float) for arg in get_args(annotation))
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _choices(field: str) -> tuple[str, ...]:

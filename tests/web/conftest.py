@@ -22,6 +22,9 @@ import pytest
 
 from tunelab.data import make_synthetic_folder
 
+LOCAL = (
+    "http://127.0.0.1"  # the address `tunelab serve` prints; TestClient's default host is refused
+)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -101,7 +104,7 @@ def app(data_root: Path, runs_dir: Path) -> Any:
 def client(app: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOCAL) as test_client:
         yield test_client
 
 

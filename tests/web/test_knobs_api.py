@@ -6,6 +6,8 @@ from fastapi.testclient import TestClient
 
 from tunelab.knobs import Hyperparameters
 
+YAML = {"Content-Type": "application/yaml"}
+
 
 def test_the_form_has_every_knob_with_its_texts_and_bounds(client: TestClient) -> None:
     spec = client.get("/api/knobs").json()
@@ -85,24 +87,26 @@ def test_a_malformed_request_is_one_line(client: TestClient) -> None:
 
 
 def test_a_config_file_fills_the_form(client: TestClient) -> None:
-    response = client.post("/api/config/parse", content=b"learning_rate: 0.03\nepochs: 4\n")
+    response = client.post(
+        "/api/config/parse", content=b"learning_rate: 0.03\nepochs: 4\n", headers=YAML
+    )
     assert response.status_code == 200
     hp = response.json()["hyperparameters"]
     assert hp["learning_rate"] == 0.03 and hp["epochs"] == 4
-    json_file = client.post("/api/config/parse", content=b'{"batch_size": 16}')
+    json_file = client.post("/api/config/parse", content=b'{"batch_size": 16}', headers=YAML)
     assert json_file.json()["hyperparameters"]["batch_size"] == 16
 
 
 def test_a_bad_config_file_is_one_line(client: TestClient) -> None:
     cases = {
-        b"epochs: [1, 2": "not valid YAML or JSON at line",
+        b"epochs: [1, 2": "not valid YAML: ",
         b"- 1\n- 2\n": "must hold a mapping of knob names to values (got a list)",
         b"epochs: 0\n": "invalid epochs: got 0",
         b"\xff\xfe": "not UTF-8 text",
-        b"!!python/object:os.system {}": "not valid YAML or JSON",
+        b"!!python/object:os.system {}": "not valid YAML",
     }
     for content, expected in cases.items():
-        response = client.post("/api/config/parse", content=content)
+        response = client.post("/api/config/parse", content=content, headers=YAML)
         assert response.status_code == 400, content
         assert expected in response.json()["error"], content
 

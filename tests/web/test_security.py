@@ -13,11 +13,15 @@ from tunelab.web.app import create_app
 from tunelab.web.settings import WebSettings
 
 TOKEN = "s3cret-token"
+LOCAL = "http://127.0.0.1"
+YAML = {"Content-Type": "application/yaml"}
 
 
 @pytest.fixture
 def guarded(data_root: Path, runs_dir: Path) -> TestClient:
-    return TestClient(create_app(data_roots=[data_root], runs_dir=runs_dir, token=TOKEN))
+    return TestClient(
+        create_app(data_roots=[data_root], runs_dir=runs_dir, token=TOKEN), base_url=LOCAL
+    )
 
 
 # ---------------------------------------------------------------- token
@@ -123,7 +127,7 @@ def test_a_manifest_pointing_out_of_the_roots_is_refused(
 
 
 def test_a_server_without_roots_refuses_every_path(runs_dir: Path) -> None:
-    client = TestClient(create_app(data_roots=[], runs_dir=runs_dir))
+    client = TestClient(create_app(data_roots=[], runs_dir=runs_dir), base_url=LOCAL)
     response = client.get("/api/datasets?path=tiny")
     assert response.status_code == 403
     assert "--data-root" in response.json()["error"]
@@ -136,7 +140,7 @@ def test_a_server_without_roots_refuses_every_path(runs_dir: Path) -> None:
 def small_limits(data_root: Path, runs_dir: Path) -> TestClient:
     settings = WebSettings.build([data_root], runs_dir, None, max_json_bytes=2000)
     object.__setattr__(settings, "max_upload_bytes", 5000)
-    return TestClient(create_app(data_roots=[], settings=settings))
+    return TestClient(create_app(data_roots=[], settings=settings), base_url=LOCAL)
 
 
 def test_an_oversize_json_body_is_refused_with_413(small_limits: TestClient) -> None:
@@ -160,9 +164,9 @@ def test_an_oversize_body_without_a_length_is_refused_too(small_limits: TestClie
 
 
 def test_uploads_have_their_own_limit(small_limits: TestClient) -> None:
-    ok = small_limits.post("/api/config/parse", content=b"epochs: 3\n" + b"#" * 3000)
+    ok = small_limits.post("/api/config/parse", content=b"epochs: 3\n" + b"#" * 3000, headers=YAML)
     assert ok.status_code == 200 and ok.json()["hyperparameters"]["epochs"] == 3
-    big = small_limits.post("/api/config/parse", content=b"#" * 6000)
+    big = small_limits.post("/api/config/parse", content=b"#" * 6000, headers=YAML)
     assert big.status_code == 413
     assert "upload too large" in big.json()["error"]
 
@@ -171,3 +175,100 @@ def test_long_query_values_are_refused(client: TestClient) -> None:
     response = client.get("/api/datasets?path=" + "a" * 5000)
     assert response.status_code == 422
     assert "path" in response.json()["error"]
+
+
+# ---------------------------------------------------------------- hosts and origins
+
+
+def test_a_foreign_host_header_is_refused(client: TestClient) -> None:
+    # DNS rebinding: a page on evil.example.com resolves its name to 127.0.0.1.
+    response = client.get("/api/runs", headers={"Host": "evil.example.com"})
+    assert response.status_code == 421
+    error = response.json()["error"]
+    assert "'evil.example.com'" in error and "--host" in error and "\n" not in error
+    for host in ("127.0.0.1:8000", "localhost", "[::1]:8000"):
+        assert client.get("/api/runs", headers={"Host": host}).status_code == 200, host
+
+
+def test_the_bound_name_is_allowed_and_a_wildcard_bind_takes_any(
+    data_root: Path, runs_dir: Path
+) -> None:
+    named = TestClient(
+        create_app(data_roots=[data_root], runs_dir=runs_dir, allowed_hosts=("lab.local",)),
+        base_url="http://lab.local",
+    )
+    assert named.get("/api/runs").status_code == 200
+    assert named.get("/api/runs", headers={"Host": "other.local"}).status_code == 421
+    anywhere = TestClient(
+        create_app(data_roots=[data_root], runs_dir=runs_dir, token=TOKEN, allowed_hosts=None),
+        base_url="http://203.0.113.7:8000",
+    )
+    assert anywhere.get(f"/api/runs?token={TOKEN}").status_code == 200
+
+
+def test_cross_origin_changes_are_refused_and_same_origin_ones_pass(client: TestClient) -> None:
+    body = b'{"values": {"epochs": 3}}'
+    same = {"Origin": "http://127.0.0.1", "Content-Type": "application/json"}
+    assert client.post("/api/knobs/validate", content=body, headers=same).status_code == 200
+    other = {**same, "Origin": "http://evil.example.com"}
+    refused = client.post("/api/knobs/validate", content=body, headers=other)
+    assert refused.status_code == 403 and "evil.example.com" in refused.json()["error"]
+    site = {"Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"}
+    assert client.post("/api/knobs/validate", content=body, headers=site).status_code == 403
+    plain = client.post(
+        "/api/config/parse", content=b"epochs: 3\n", headers={"Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 415 and "text/plain" in plain.json()["error"]
+
+
+def test_a_config_file_is_parsed_off_the_event_loop(data_root: Path, runs_dir: Path) -> None:
+    # A slow parse must not stall other requests: the route hands it to a worker thread.
+    import threading
+
+    from tunelab.web.routes import knobs as knob_routes
+
+    started, release = threading.Event(), threading.Event()
+    real = knob_routes._parse_config
+
+    def slow(raw: bytes) -> object:
+        started.set()
+        release.wait(30)
+        return real(raw)
+
+    client = TestClient(create_app(data_roots=[data_root], runs_dir=runs_dir), base_url=LOCAL)
+    knob_routes._parse_config = slow  # type: ignore[assignment]
+    try:
+        with client:
+            results: list[int] = []
+            thread = threading.Thread(
+                target=lambda: results.append(
+                    client.post(
+                        "/api/config/parse", content=b"epochs: 2\n", headers=YAML
+                    ).status_code
+                )
+            )
+            thread.start()
+            assert started.wait(30)
+            assert client.get("/api/knobs").status_code == 200  # answered while parsing
+            release.set()
+            thread.join(30)
+            assert results == [200]
+    finally:
+        knob_routes._parse_config = real  # type: ignore[assignment]
+        release.set()
+
+
+def test_every_bind_but_127_0_0_1_needs_the_token(data_root: Path, runs_dir: Path) -> None:
+    from tunelab.cli.serve import allowed_hosts, resolve_token
+
+    for host in ("127.0.0.2", "::1", "0.0.0.0"):
+        token, generated = resolve_token(host, None)
+        assert token and generated, host
+        app = create_app(
+            data_roots=[data_root],
+            runs_dir=runs_dir,
+            token=token,
+            allowed_hosts=allowed_hosts(host),
+        )
+        client = TestClient(app, base_url=LOCAL)
+        assert client.delete("/api/runs/anything").status_code == 401, host

@@ -73,19 +73,22 @@ def test_a_bad_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("host", "loopback"),
+    ("host", "loopback", "tokenless"),
     [
-        ("127.0.0.1", True),
-        ("localhost", True),
-        ("::1", True),
-        ("127.0.0.2", True),
-        ("0.0.0.0", False),
-        ("::", False),
-        ("192.168.1.4", False),
-        ("example.org", False),
+        ("127.0.0.1", True, True),
+        ("localhost", True, True),
+        ("::1", True, False),
+        ("127.0.0.2", True, False),
+        ("0.0.0.0", False, False),
+        ("::", False, False),
+        ("192.168.1.4", False, False),
+        ("example.org", False, False),
     ],
 )
-def test_loopback_detection(host: str, loopback: bool) -> None:
+def test_only_127_0_0_1_and_localhost_go_without_a_token(
+    host: str, loopback: bool, tokenless: bool
+) -> None:
+    # As `serve --help` says: every other bind, loopback ones included, needs the token.
     assert is_loopback(host) is loopback
     token, generated = resolve_token(host, None)
-    assert (token is None) is loopback and generated is not loopback
+    assert (token is None) is tokenless and generated is not tokenless

@@ -33,7 +33,10 @@ def evaluate_command(
     on are found by content and counted; the rest are scored apart (the held-out part).
     """
     from tunelab.evaluation import evaluate_run, resolve_run
+    from tunelab.runs.store import check_output_file
 
+    if plot is not None and not no_plot:
+        check_output_file(plot, "--plot", "confusion.png")
     found = resolve_run(run, runs_dir)
     target = (
         None

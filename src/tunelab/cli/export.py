@@ -27,7 +27,12 @@ def export_command(
 ) -> None:
     """Export a trained model (images in, class probabilities out) with its metadata."""
     from tunelab.evaluation import export_model, resolve_run
+    from tunelab.runs.store import check_output_file
 
+    if out is not None:
+        suffix = ".pt" if export_format.lower() == "torchscript" else ".onnx"
+        check_output_file(out, "--out", f"model{suffix}")
+        check_output_file(out.with_name(out.name + ".json"), "--out", f"model{suffix}")
     found = resolve_run(run, runs_dir)
     path = export_model(found, export_format, out)
     sidecar = path.with_name(path.name + ".json")

@@ -45,9 +45,11 @@ def lr_find_command(
     if "learning_rate" in base and not as_json:
         err_console.print("[yellow]note:[/] --learning-rate is ignored: the test sweeps it.")
     base.pop("learning_rate", None)
+    from tunelab.runs.store import check_output_file
     from tunelab.training.lr_find import check_range, find_lr
 
     check_range(start, end, steps)
+    check_output_file(out if out is not None else plot, "--out" if out else "--plot", "lr-find.png")
     try:
         result = find_lr(data, base, start=start, end=end, steps=steps, skip_bad=skip_bad)
     except KeyboardInterrupt:

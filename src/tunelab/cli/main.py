@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -67,12 +68,44 @@ def run(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {err.format_message()}{hint}", err=True)
         return 2
     except TunelabError as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(f"error: {one_line(str(err))}", err=True)
         return 1
     except KeyboardInterrupt:
         typer.echo("interrupted.", err=True)
         return 130
+    except OSError as err:  # a full disk, a permission, a file that vanished
+        where = f" ({err.filename!r})" if err.filename else ""
+        typer.echo(
+            f"error: {err.strerror or one_line(str(err))}{where}. Check that the path exists "
+            "and is writable, and that the disk has free space.",
+            err=True,
+        )
+        return 1
+    except Exception as err:  # a bug: still one line (TUNELAB_DEBUG=1 shows the traceback)
+        if os.environ.get("TUNELAB_DEBUG"):
+            raise
+        if type(err).__module__.startswith("sqlalchemy"):  # the study database said no
+            cause = one_line(str(getattr(err, "orig", None) or err), 300)
+            typer.echo(
+                f"error: the study storage refused the operation ({cause}). Check that the "
+                "database file and its folder are writable (or the server reachable), or "
+                "give another --storage.",
+                err=True,
+            )
+            return 1
+        typer.echo(
+            f"error: unexpected {type(err).__name__}: {one_line(str(err))}. This is a bug in "
+            "tunelab; rerun with TUNELAB_DEBUG=1 for the traceback and report it.",
+            err=True,
+        )
+        return 1
     return code if isinstance(code, int) else 0
+
+
+def one_line(text: str, limit: int = 1000) -> str:
+    """``text`` on one line, cut to ``limit`` characters (messages may quote user input)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def main() -> None:

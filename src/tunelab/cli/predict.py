@@ -35,9 +35,12 @@ def predict_command(
     """Classify images with a trained run or an exported model: one row per image."""
     from tunelab.errors import TunelabError
     from tunelab.evaluation.predict import predict, resolve_predictor, write_predictions
+    from tunelab.runs.store import check_output_file
 
     if top_k < 1:
         raise TunelabError(f"--top-k must be at least 1 (got {top_k}). Try --top-k 3.")
+    if out is not None:
+        check_output_file(out, "--out", "predictions.csv")
     predictor = resolve_predictor(model, runs_dir)
     rows, skipped = predict(predictor, images, top_k=top_k, skip_bad=skip_bad)
     for path, reason in skipped:

@@ -11,6 +11,8 @@ from tunelab.cli.console import RUNS_DIR
 from tunelab.errors import TunelabError
 
 LOOPBACK_NAMES = {"localhost"}
+TOKENLESS_HOSTS = {"127.0.0.1", "localhost"}  # as `serve --help` says
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 
 
 def is_loopback(host: str) -> bool:
@@ -23,19 +25,51 @@ def is_loopback(host: str) -> bool:
 
 
 def resolve_token(host: str, token: str | None) -> tuple[str | None, bool]:
-    """``(token, generated)``: any address but loopback needs a token; make one if none given."""
-    if token is not None or is_loopback(host):
+    """``(token, generated)``: any address but 127.0.0.1/localhost needs a token (other
+    loopback addresses too: another local user may reach them); make one if none given."""
+    if token is not None or host in TOKENLESS_HOSTS:
         return token, False
     from tunelab.web.security import new_token
 
     return new_token(), True
 
 
+def check_host(host: str) -> None:
+    """A one-line refusal for an address that cannot be bound: not an IP, not a known name."""
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    if not host or any(c.isspace() for c in host) or all(c.isdigit() or c == "." for c in host):
+        raise TunelabError(
+            f"invalid --host {host!r}: not an IP address or host name. Give an address of "
+            "this machine, e.g. --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (all)."
+        )
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError) as err:
+        raise TunelabError(
+            f"invalid --host {host!r}: the name does not resolve ({err}). Give an address "
+            "of this machine, e.g. --host 127.0.0.1 or --host 0.0.0.0."
+        ) from None
+
+
+def allowed_hosts(host: str) -> tuple[str, ...] | None:
+    """The Host names the app answers to: loopback names plus ``host``; any for 0.0.0.0/::."""
+    if host in WILDCARD_HOSTS:
+        return None
+    return (host.lower(),)
+
+
 def serve_command(
     host: str = typer.Option(
         "127.0.0.1",
         "--host",
-        help="Address to bind. Anything but 127.0.0.1/localhost requires a token.",
+        help="Address to bind. Anything but 127.0.0.1/localhost requires a token. Requests "
+        "must name this address or a loopback name in their Host header.",
     ),
     port: int = typer.Option(8000, "--port", help="Port to listen on (1 to 65535)."),
     data_roots: list[Path] = typer.Option(
@@ -60,6 +94,7 @@ def serve_command(
         raise TunelabError(
             f"invalid --port {port}: allowed 1 to 65535. Use a free port, e.g. --port 8000."
         )
+    check_host(host)
     try:
         import uvicorn
 
@@ -71,7 +106,9 @@ def serve_command(
         ) from None
     token, generated = resolve_token(host, token)
     roots = data_roots or [Path(".")]
-    app = create_app(data_roots=roots, runs_dir=runs_dir, token=token)
+    app = create_app(
+        data_roots=roots, runs_dir=runs_dir, token=token, allowed_hosts=allowed_hosts(host)
+    )
     settings = app.state.settings
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/"
@@ -81,8 +118,9 @@ def serve_command(
     typer.echo(f"data roots: {', '.join(str(root) for root in settings.data_roots)}")
     typer.echo(f"run store: {settings.runs_dir}")
     if generated:
+        why = "is not 127.0.0.1" if is_loopback(host) else "is not loopback"
         typer.echo(
-            f"token (generated; needed because {host} is not loopback): {token}\n"
+            f"token (generated; needed because {host} {why}): {token}\n"
             "send it as 'Authorization: Bearer <token>' or ?token=<token>."
         )
     try:

@@ -63,8 +63,10 @@ def sweep_command(
     from tunelab.explore.sweep import sweep
     from tunelab.explore.sweep_rows import SweepInterrupted, SweepRow
     from tunelab.report.leaderboard import accuracy_text
+    from tunelab.runs import RunStore
 
     field = knob_name(vary)
+    RunStore(runs_dir).names()  # a store that is a file fails once, before any run
     total: list[int] = [0]
 
     def progress(row: SweepRow) -> None:

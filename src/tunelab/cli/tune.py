@@ -66,6 +66,11 @@ def tune_command(
     from tunelab.search.strategies import STRATEGIES
     from tunelab.trials.images import build_space, parse_budget
 
+    if resume and study is None:
+        raise TunelabError(
+            "--resume needs --study NAME: the study to continue (the name the first run "
+            "printed; `ls <run store>/studies` lists them)."
+        )
     if trials is not None and trials < 1:
         raise TunelabError(f"--trials must be at least 1 (got {trials}). Try --trials 20.")
     if workers is not None and workers < 0:
@@ -146,6 +151,8 @@ def tune_command(
                 "retrained_run": retrained,
             }
         )
+        if result.stopped_reason == "interrupted":
+            raise typer.Exit(130)
         return
     show_outputs(outputs)
     console.print(result.summary())
@@ -156,7 +163,38 @@ def tune_command(
         )
     if retrain_best:
         retrain(result, data, hp, runs_dir, quiet=False)
-    console.print(f"resume with: tunelab tune {data} --study {result.study_name} --resume")
+    hint = _resume_hint(data, result.study_name, storage, runs_dir, trials, hp.epochs, space)
+    console.print(f"resume with: {hint}", soft_wrap=True)
+    if range_ or fix:
+        console.print("  (add this run's --range and --fix flags too: the space must not change)")
+    if result.stopped_reason == "interrupted":
+        raise typer.Exit(130)  # like `train`: a Ctrl-C is not a success
+
+
+def _resume_hint(
+    data: str,
+    study: str,
+    storage: str | None,
+    runs_dir: Path | None,
+    trials: int | None,
+    epochs: int,
+    space: Path | None,
+) -> str:
+    """The command that continues this study: every option that locates it or sets its
+    budget (a hint without --storage or --runs-dir would look in the wrong place)."""
+    import shlex
+
+    words = ["tunelab", "tune", data, "--study", study, "--resume"]
+    if storage is not None:
+        words += ["--storage", storage]
+    if runs_dir is not None:
+        words += ["--runs-dir", str(runs_dir)]
+    if trials is not None:
+        words += ["--trials", str(trials)]
+    words += ["--epochs", str(epochs)]
+    if space is not None:
+        words += ["--space", str(space)]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def _show_waiting(result: Any, data: str, as_json: bool) -> None:

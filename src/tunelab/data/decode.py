@@ -292,18 +292,41 @@ def tiff_axes(
             "allowed: a 2-D image or a 3-D stack of channels",
             "Save one image (or one channel stack) per file.",
         )
-    if "S" in labels:
-        channel = labels.index("S")
+    other = [i for i, label in enumerate(labels) if label not in "YX"]
+    if "S" in labels or "C" in labels:
+        channel = labels.index("S" if "S" in labels else "C")
+    elif len(other) == 1 and labels[other[0]] in "ZT":
+        what = "a z-stack" if labels[other[0]] == "Z" else "a time series"
+        unit = "planes" if labels[other[0]] == "Z" else "frames"
+        raise BadFileError(
+            path,
+            f"the TIFF is {what} of {sizes[other[0]]} {unit} (shape {tuple(shape)}, axes "
+            f"{axes!r}), not one 2-D image; tunelab classifies 2-D images",
+            f"Save one {unit[:-1]} (or a projection of the stack) per file.",
+        )
     else:
         smallest = min(sizes)
         candidates = [i for i, n in enumerate(sizes) if n == smallest]
         channel = next((i for i in candidates if labels[i] not in "YX"), candidates[0])
+        if len(other) == 1 and {labels[i] for i in candidates} == {"Y", "X"}:
+            # (40, 16, 16): the two image axes tie for smallest; taking one of them as 16
+            # channels would train a 40 x 16 image. 40 pages of 16 x 16 is a stack.
+            raise BadFileError(
+                path,
+                f"cannot tell which axis of the TIFF stack holds channels (shape "
+                f"{tuple(shape)}, axes {axes!r}): {sizes[other[0]]} pages of "
+                f"{smallest} x {smallest} pixels are likely a z-stack or a time series, not "
+                f"one image of {smallest} channels (channels: at most {MAX_CHANNELS})",
+                "Save one plane (or a projection of the stack) per file; save channels with "
+                "the samples axis (photometric) set.",
+            )
     if sizes[channel] > MAX_CHANNELS:
         raise BadFileError(
             path,
             f"cannot tell which axis of the TIFF stack holds channels (shape {tuple(shape)}); "
-            f"the smallest axis is taken as channels and may have at most {MAX_CHANNELS}",
-            "Save volumes or time series as one image per file.",
+            f"the smallest axis is taken as channels and may have at most {MAX_CHANNELS}, so "
+            "it is likely a z-stack or a time series",
+            "Save one plane (or a projection of the stack) per file.",
         )
     y, x = (i for i in range(3) if i != channel)
     return channel, y, x, dropped

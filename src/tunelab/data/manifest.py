@@ -75,7 +75,14 @@ def _read_manifest(csv_path: Path, skip_bad: bool) -> Listing:
                 f"CSV manifest {name!r} {problem}. The first line must name the columns "
                 "path and label (extra columns are allowed); add a line such as 'path,label'."
             )
+        for column in ("path", "label"):
+            if columns.count(column) > 1:
+                raise TunelabError(
+                    f"CSV manifest {name!r} has {columns.count(column)} {column!r} columns "
+                    f"(header: {','.join(header)!r}). Keep one; rename the others."
+                )
         path_col, label_col = columns.index("path"), columns.index("label")
+        labels: dict[Path, tuple[str, int]] = {}  # image -> (label, line) seen first
         split_name = next((c for c in SPLIT_COLUMNS if c in columns), None)
         split_col = columns.index(split_name) if split_name else None
         partition: list[str] = []
@@ -95,6 +102,13 @@ def _read_manifest(csv_path: Path, skip_bad: bool) -> Listing:
             if not label:
                 listing.unlabelled.append(path)
                 continue
+            seen_label, seen_line = labels.setdefault(path.resolve(), (label, reader.line_num))
+            if seen_label != label:
+                raise TunelabError(
+                    f"CSV manifest {name!r} lists {str(path)!r} under two labels: {seen_label!r} "
+                    f"(line {seen_line}) and {label!r} (line {reader.line_num}). An image has "
+                    "one class: keep one of the rows."
+                )
             listing.files.append((path, label))
             partition.append(side)
     listing.stamp.extend(_stamp(path) for path, _ in listing.files)
@@ -129,6 +143,11 @@ def _manifest_row(
         path = csv_path.parent / path
     if not label:  # an image to predict: checked by `tunelab predict`, not here
         return path, ""
+    if any(c in label for c in "\r\n\t\x00"):
+        raise TunelabError(
+            f"{where} has the label {label!r}: a label may not hold a line break, tab or NUL. "
+            "Fix the label (check the CSV's quoting)."
+        )
     if not path.is_file():
         state = "is a folder" if path.is_dir() else "does not exist"
         raise BadFileError(

@@ -19,6 +19,7 @@ nothing. Class names are sorted naturally, so ``"2"`` comes before ``"10"``.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import warnings
@@ -109,7 +110,18 @@ def _not_image(path: Path, where: str) -> BadFileError:
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
+    """``(path, size, mtime)`` for the cache key; a BadFileError for a file that cannot be
+    stat'ed (a broken symlink, a symlink loop, no permission)."""
+    try:
+        stat = path.stat()
+    except OSError as err:
+        if path.is_symlink():
+            target = os.readlink(path)
+            why = "a symlink loop" if err.errno == errno.ELOOP else "a broken symlink"
+            reason = f"is {why} (it points to {target!r})"
+        else:
+            reason = f"cannot be read ({err.strerror or err})"
+        raise BadFileError(path, reason, "Fix or remove the link.") from None
     return str(path), stat.st_size, stat.st_mtime_ns
 
 
@@ -156,13 +168,36 @@ def list_folder(
 
 def _list_class(class_dir: Path, skip_bad: bool, listing: Listing) -> list[Path]:
     images: list[Path] = []
-    for folder, dirs, names in os.walk(class_dir, followlinks=True):
+    seen: set[tuple[int, int]] = set()  # (device, inode) of folders walked: links may loop
+
+    def unreadable(err: OSError) -> None:
+        raise TunelabError(
+            f"class folder {err.filename!r} cannot be read ({err.strerror or err}). Give "
+            "yourself read permission on it (chmod -R u+rX), or move it out of the data set."
+        )
+
+    for folder, dirs, names in os.walk(class_dir, followlinks=True, onerror=unreadable):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:  # a link back to a folder already listed
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
         dirs[:] = sorted((d for d in dirs if not _ignored(d)), key=natural_key)
         for name in names:
             if _ignored(name):
                 continue
             path = Path(folder) / name
-            listing.stamp.append(_stamp(path))
+            try:
+                listing.stamp.append(_stamp(path))
+            except BadFileError as unusable:
+                if not skip_bad:
+                    raise
+                listing.skipped.append((unusable.path, unusable.reason))
+                continue
             if _is_image(path):
                 images.append(path)
                 continue

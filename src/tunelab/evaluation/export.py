@@ -14,6 +14,7 @@ PosixPath('tunelab-runs/.../model.onnx')
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from tunelab.errors import unknown_choice
 from tunelab.evaluation.load import LoadedModel, load_model
 from tunelab.runs import Run
+from tunelab.runs.store import atomic_write, usual_mode
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 METADATA_KEY = "tunelab"
@@ -95,12 +97,19 @@ def export_model(run: Run, fmt: str, out: str | Path | None = None) -> Path:
     path = Path(out) if out is not None else default_path(run, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = metadata(loaded)
-    if fmt == "onnx":
-        _export_onnx(loaded, path, meta)
-    else:
-        _export_torchscript(loaded, path, meta)
+    # Written beside the target and renamed over it: a failed export leaves no half file.
+    partial = path.with_name(f".{path.name}.partial{path.suffix}")
+    try:
+        if fmt == "onnx":
+            _export_onnx(loaded, partial, meta)
+        else:
+            _export_torchscript(loaded, partial, meta)
+        usual_mode(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     sidecar = path.with_name(path.name + ".json")
-    sidecar.write_text(json.dumps({**meta, "file": path.name}, indent=2) + "\n")
+    atomic_write(sidecar, json.dumps({**meta, "file": path.name}, indent=2) + "\n")
     return path
 
 

@@ -108,16 +108,30 @@ def load_model(run: Run) -> LoadedModel:
 
     from tunelab.models import create_model
 
-    model = create_model(
-        str(info["model"]),
-        in_channels=int(info["in_channels"]),
-        num_classes=int(info["num_classes"]),
-        input_size=(int(info["input_size"][0]), int(info["input_size"][1])),
-        activation=str(info.get("activation", "relu")),
-        dropout=float(info.get("dropout", 0.0)),
-    )
     try:
-        model.load_state_dict(load_file(str(run.weights_path)))
+        model = create_model(
+            str(info["model"]),
+            in_channels=int(info["in_channels"]),
+            num_classes=int(info["num_classes"]),
+            input_size=(int(info["input_size"][0]), int(info["input_size"][1])),
+            activation=str(info.get("activation", "relu")),
+            dropout=float(info.get("dropout", 0.0)),
+        )
+    except (ValueError, TypeError, IndexError, KeyError) as err:
+        raise TunelabError(
+            f"run {run.name!r} has a damaged model.json ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:120]}). Restore it, or train the run again."
+        ) from None
+    try:
+        weights = load_file(str(run.weights_path))
+    except Exception as err:  # safetensors raises its own SafetensorError for a cut file
+        raise TunelabError(
+            f"run {run.name!r} has a damaged {run.weights_path.name} ("
+            f"{' '.join(str(err).split())[:120] or type(err).__name__}): it was cut short or "
+            "changed. Train the run again."
+        ) from None
+    try:
+        model.load_state_dict(weights)
     except (RuntimeError, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TunelabError(

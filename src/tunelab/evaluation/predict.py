@@ -12,6 +12,7 @@ Their channel count must match the model's.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import warnings
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tunelab.errors import TunelabError
+from tunelab.runs.store import atomic_write
 
 EXPORT_SUFFIXES = (".onnx", ".pt", ".torchscript")
 
@@ -138,10 +140,16 @@ def load_exported(path: str | Path) -> ExportedPredictor:
         import onnx
         import onnxruntime as ort
 
-        model = onnx.load(str(path), load_external_data=False)
-        props = {p.key: p.value for p in model.metadata_props}
-        text = props.get(METADATA_KEY)
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        try:
+            model = onnx.load(str(path), load_external_data=False)
+            props = {p.key: p.value for p in model.metadata_props}
+            text = props.get(METADATA_KEY)
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as err:  # protobuf's DecodeError, onnxruntime's Fail, ...
+            raise TunelabError(
+                f"{str(path)!r} is not a readable ONNX model ({type(err).__name__}). Export "
+                "the model again with `tunelab export RUN --format onnx` and use that file."
+            ) from None
     else:
         import torch
 
@@ -288,12 +296,13 @@ def write_predictions(rows: list[Prediction], out: str | Path, top_k: int = 1) -
     header = ["path", "predicted", "probability"]
     for rank in range(2, extra + 1):
         header += [f"class_{rank}", f"probability_{rank}"]
-    with out.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for row in rows:
-            cells: list[Any] = [row.path, row.predicted, f"{row.probability:.6f}"]
-            for name, prob in row.top[1:extra]:
-                cells += [name, f"{prob:.6f}"]
-            writer.writerow(cells)
+    handle = io.StringIO()
+    writer = csv.writer(handle)
+    writer.writerow(header)
+    for row in rows:
+        cells: list[Any] = [row.path, row.predicted, f"{row.probability:.6f}"]
+        for name, prob in row.top[1:extra]:
+            cells += [name, f"{prob:.6f}"]
+        writer.writerow(cells)
+    atomic_write(out, handle.getvalue())  # never a half-written CSV
     return out

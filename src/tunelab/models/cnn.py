@@ -46,22 +46,7 @@ class CNN(nn.Module):
         return self.head(self.features(x))
 
 
-@register_model(
+register_model(
     "cnn",
     "VGG-style CNN: 3 blocks of 2 conv-batchnorm layers (32/64/128 ch); a solid middle ground.",
-)
-def cnn(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    return CNN(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(CNN)

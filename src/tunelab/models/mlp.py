@@ -54,24 +54,8 @@ class MLP(nn.Module):
         return self.layers(self.pool(x))
 
 
-@register_model(
+register_model(
     "mlp",
     "Multi-layer perceptron (256-128 hidden units) on the flattened image; a no-conv baseline.",
     needs_input_size=True,
-)
-def mlp(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    assert input_size is not None  # create_model guarantees it (needs_input_size)
-    return MLP(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(MLP)

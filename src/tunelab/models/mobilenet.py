@@ -63,22 +63,7 @@ class MobileNet(nn.Module):
         return self.head(self.features(self.stem(x)))
 
 
-@register_model(
+register_model(
     "mobilenet",
     "MobileNet-style depthwise-separable convs: few parameters and FLOPs for its depth.",
-)
-def mobilenet(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    return MobileNet(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(MobileNet)

@@ -108,22 +108,7 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.pool(self.features(x)).flatten(1))
 
 
-@register_model(
+register_model(
     "mobilenet-v2",
     "MobileNetV2 in torchvision's layout: takes torchvision/ImageNet mobilenet_v2 weights.",
-)
-def mobilenet_v2(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    return MobileNetV2(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(MobileNetV2)

@@ -13,26 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from torch import nn
 
 from tunelab.errors import TunelabError, unknown_choice
 from tunelab.models.activations import ACTIVATIONS
 
-
-class ModelFactory(Protocol):
-    """Builds a model. ``input_size`` is ``None`` only for models that do not need it."""
-
-    def __call__(
-        self,
-        *,
-        in_channels: int,
-        num_classes: int,
-        input_size: tuple[int, int] | None,
-        activation: str,
-        dropout: float,
-    ) -> nn.Module: ...
+#: Builds a model from keywords ``in_channels``, ``num_classes``, ``input_size`` (None only
+#: for models that do not need it), ``activation`` and ``dropout``: usually the model
+#: class itself, registered with ``register_model(name, description)(ModelClass)``.
+ModelFactory = Callable[..., nn.Module]
 
 
 @dataclass(frozen=True)

@@ -85,22 +85,7 @@ class ResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-@register_model(
+register_model(
     "resnet",
     "ResNet-8: residual blocks at 16/32/64 channels; steadier to train as depth grows.",
-)
-def resnet(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    return ResNet(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(ResNet)

@@ -97,22 +97,7 @@ class ResNet18(nn.Module):
         return self.fc(self.dropout(self.avgpool(x).flatten(1)))
 
 
-@register_model(
+register_model(
     "resnet18",
     "ResNet-18 in torchvision's layout: takes torchvision/ImageNet resnet18 weights.",
-)
-def resnet18(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    return ResNet18(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(ResNet18)

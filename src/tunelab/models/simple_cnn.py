@@ -47,24 +47,8 @@ class SimpleCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_model(
+register_model(
     "simple-cnn",
     "Piximi's SimpleCNN: two 5x5 conv + max-pool stages and a dense layer; fast baseline.",
     needs_input_size=True,
-)
-def simple_cnn(
-    *,
-    in_channels: int,
-    num_classes: int,
-    input_size: tuple[int, int] | None,
-    activation: str,
-    dropout: float,
-) -> nn.Module:
-    assert input_size is not None  # create_model guarantees it (needs_input_size)
-    return SimpleCNN(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        input_size=input_size,
-        activation=activation,
-        dropout=dropout,
-    )
+)(SimpleCNN)

@@ -12,6 +12,7 @@ The store's other folders are spelled here and nowhere else: ``studies/`` (a tun
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -40,11 +41,19 @@ def default_root() -> Path:
 
 def check_name(name: str, what: str = "run name") -> str:
     """Refuse names that could escape the store or confuse the shell."""
-    if not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise TunelabError(
             f"invalid {what} {name!r}: use 1 to 120 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, with no '/' or '..'. For example: digits-adam-1."
         )
+    return name
+
+
+def check_new_name(name: str) -> str:
+    """A name a new run may take: valid (see :func:`check_name`) and not reserved."""
+    check_name(name)
+    if name in RESERVED:
+        raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
     return name
 
 
@@ -80,6 +89,45 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+#: Files a run folder is made of: tunelab never writes an output (--out, --plot) over them.
+RUN_FILES = frozenset(
+    {
+        "config.yaml",
+        "model.json",
+        "model.safetensors",
+        "summary.json",
+        "metrics_epoch.csv",
+        "metrics_batch.csv",
+        "weights-removed.txt",
+    }
+)
+
+
+def check_output_file(path: str | Path, flag: str, example: str) -> Path:
+    """``path`` if a command may write its output file there; a one-line error otherwise
+    (a folder, under a file, or one of a run folder's own files)."""
+    path = Path(path)
+    if path.is_dir():
+        raise TunelabError(
+            f"{flag} {str(path)!r} is a folder; give a file name, e.g. "
+            f"{flag} {str(path / example)!r}."
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise TunelabError(
+                    f"{flag} {str(path)!r} cannot be written: {str(parent)!r} is a file, not a "
+                    f"folder. Choose another {flag}."
+                )
+            break
+    if path.name in RUN_FILES and (path.parent / "config.yaml").is_file():
+        raise TunelabError(
+            f"{flag} {str(path)!r} is one of run {path.parent.name!r}'s own files; tunelab never "
+            f"writes over them. Choose another file, e.g. {flag} {str(path.parent / example)!r}."
+        )
+    return path
+
+
 def finite(value: Any) -> Any:
     """``value`` with NaN and infinities replaced by None, so the JSON is standard."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -103,10 +151,26 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def from_csv(path: Path) -> list[dict[str, float]]:
+    """The rows of a metrics CSV as numbers (an empty cell is NaN); a one-line error for a
+    damaged file."""
     if not path.is_file():
         return []
+    rows = []
     with path.open(newline="") as handle:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        for row in reader:
+            parsed = {}
+            for key, value in row.items():
+                try:
+                    parsed[str(key)] = float(value) if value not in ("", None) else math.nan
+                except (TypeError, ValueError):
+                    raise TunelabError(
+                        f"metrics file {str(path)!r} is damaged: line {reader.line_num}, column "
+                        f"{key!r} holds {str(value)[:40]!r}, not a number. Restore the file, or "
+                        "delete the run with `tunelab runs delete`."
+                    ) from None
+            rows.append(parsed)
+    return rows
 
 
 class Run:
@@ -135,6 +199,21 @@ class Run:
     def write_metrics(self, epochs: list[dict[str, Any]], batches: list[dict[str, Any]]) -> None:
         atomic_write(self.path / "metrics_epoch.csv", to_csv(epochs))
         atomic_write(self.path / "metrics_batch.csv", to_csv(batches))
+
+    def mark_stopped(self, error: BaseException) -> None:
+        """Record why training stopped early (``interrupted`` for Ctrl-C, ``failed``
+        otherwise), unless a summary was already written; best effort (the disk may be full)."""
+        if (self.path / "summary.json").exists() or not self.path.is_dir():
+            return
+        interrupted = isinstance(error, KeyboardInterrupt)
+        reason = " ".join(str(error).split()) or type(error).__name__
+        summary = {
+            "run": self.name,
+            "status": "interrupted" if interrupted else "failed",
+            "error": "interrupted (Ctrl-C)" if interrupted else reason[:500],
+        }
+        with contextlib.suppress(OSError):
+            self.write_json("summary.json", summary)
 
     # --- reading ---
     def read_json(self, filename: str) -> dict[str, Any]:
@@ -205,6 +284,11 @@ class RunStore:
         self._ensure_root()
 
     def _ensure_root(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise TunelabError(
+                f"the run store {str(self.root)!r} is a file, not a folder. Give a folder "
+                "with --runs-dir (or $TUNELAB_RUNS)."
+            )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{os.getpid()}"
@@ -264,9 +348,7 @@ class RunStore:
 
     def check_new_name(self, name: str) -> str:
         """``name`` if a new run may take it, else the one-line reason it may not."""
-        check_name(name)
-        if name in RESERVED:
-            raise TunelabError(f"run name {name!r} is reserved. Choose another, e.g. {name}-1.")
+        check_new_name(name)
         if (self.root / name).exists():
             raise TunelabError(
                 f"a run named {name!r} already exists in {str(self.root)!r}. Choose "
@@ -294,6 +376,11 @@ class RunStore:
         raise TunelabError(f"could not create a new run folder in {str(self.root)!r}.")
 
     def names(self) -> list[str]:
+        if self.root.exists() and not self.root.is_dir():
+            raise TunelabError(
+                f"the run store {str(self.root)!r} is a file, not a folder. Give a folder "
+                "with --runs-dir (or $TUNELAB_RUNS)."
+            )
         if not self.root.is_dir():
             return []
         return sorted(
@@ -323,8 +410,19 @@ class RunStore:
         return Run(self.root / name)
 
     def delete(self, name: str) -> None:
+        """Remove the run's folder; a run that is a symlink loses the link only (what it
+        points to may be another store's run)."""
         run = self.get(name)
-        shutil.rmtree(run.path)
+        if run.path.is_symlink():
+            run.path.unlink()
+            return
+        try:
+            shutil.rmtree(run.path)
+        except OSError as err:
+            raise TunelabError(
+                f"could not delete run {name!r} completely ({err.strerror or err}: "
+                f"{err.filename}). Check the permissions of {str(run.path)!r} and try again."
+            ) from None
 
 
 def _size(n: int) -> str:

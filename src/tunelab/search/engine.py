@@ -15,6 +15,7 @@ The engine knows nothing about training; the objective does the work::
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import pickle
@@ -154,6 +155,8 @@ def tune(
     study, settings = stores.create_or_load(
         store, name, resume=resume, direction=direction, settings=settings
     )
+    if resume:
+        _check_same_search(name, settings, checked_space, max_resource)
     study_seed = int(settings.get("seed", seed))
 
     trials = study.get_trials(deepcopy=False)
@@ -200,6 +203,14 @@ def tune(
         n_trials=n_trials,
     )
     reason = runner.run(study, url, plan)
+    if reason == "failing":
+        from tunelab.search.session import MAX_CONSECUTIVE_FAILURES, failing_streak
+
+        raise TunelabError(
+            f"stopped study {name!r}: its last {MAX_CONSECUTIVE_FAILURES} trials failed one "
+            f"after another; the first error: {' '.join(str(failing_streak(study)).split())[:400]}"
+            ". Fix that cause, then resume the study."
+        )
     return build_result(
         study,
         storage=url,
@@ -284,6 +295,46 @@ def _check_picklable(objective: Objective, callbacks: Sequence[Callback] | None)
                 f"processes ({type(exc).__name__}: {exc}). Define it at the top level of a "
                 f"module (not a lambda or a nested function), or use functools.partial."
             ) from None
+
+
+def _check_same_search(
+    name: str, stored: Mapping[str, Any], space: Mapping[str, Any], max_resource: Any
+) -> None:
+    """A resumed study keeps its space and budget: mixing them would mix incomparable
+    trials (and Optuna refuses a knob whose distribution changed, trial after trial)."""
+    before = stored.get("space")
+    if isinstance(before, dict):
+        now = _jsonable_space(space)
+
+        def same(key: str) -> bool:
+            return json.dumps(before.get(key), sort_keys=True) == json.dumps(
+                now.get(key), sort_keys=True
+            )
+
+        differ = [key for key in sorted(set(before) | set(now)) if not same(key)]
+        if differ:
+            shown = "; ".join(
+                f"{key}: {_brief(before.get(key))} then, {_brief(now.get(key))} now"
+                for key in differ[:4]
+            )
+            raise TunelabError(
+                f"study {name!r} was searched over another space ({len(differ)} knob(s) "
+                f"differ: {', '.join(differ)}; {shown}). Resume it with the same --space, "
+                "--range and --fix, or start a new study with another --study name."
+            )
+    if "max_resource" in stored and stored.get("max_resource") != max_resource:
+        raise TunelabError(
+            f"study {name!r} gave each trial at most {stored.get('max_resource')} epochs; this "
+            f"run asks for {max_resource}. Resume with --epochs {stored.get('max_resource')} "
+            "(trials with other budgets do not compare), or start a new study."
+        )
+
+
+def _brief(entry: Any) -> str:
+    if entry is None:
+        return "not searched"
+    text = json.dumps(entry, sort_keys=True) if not isinstance(entry, str) else entry
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _jsonable_space(space: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,17 @@ if TYPE_CHECKING:
     import optuna
 
 #: Why ``tune`` returned. "callback": a user callback called ``study.stop()``;
-#: "no-workers": ``workers=0`` recorded the study for workers elsewhere and ran nothing.
-STOP_REASONS = ("n_trials", "budget", "interrupted", "exhausted", "callback", "no-workers")
+#: "no-workers": ``workers=0`` recorded the study for workers elsewhere and ran nothing;
+#: "failing": trials failed one after another (``tune`` raises then, naming the first error).
+STOP_REASONS = (
+    "n_trials",
+    "budget",
+    "interrupted",
+    "exhausted",
+    "callback",
+    "no-workers",
+    "failing",
+)
 
 #: Trial statuses (user attribute ``status``) whose trial counts towards ``n_trials``:
 #: the objective ran to an end of its own. "interrupted" (Ctrl-C) and "abandoned" (the

@@ -27,6 +27,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from tunelab.errors import TunelabError
 from tunelab.machine import cores
 from tunelab.search.pruners import create_pruner
 from tunelab.search.reporter import Diverged, Pruned, Reporter, trial_seed
@@ -65,17 +66,19 @@ class TrialRunner:
 
     def __call__(self, trial: optuna.Trial) -> float:
         seed = trial_seed(self.study_seed, trial.number)
-        trial.set_user_attr("pid", os.getpid())
+        # host first: a trial with a pid always says where the pid lives, so a resume can
+        # tell at once that its process died (a kill between the two writes left pid alone)
         trial.set_user_attr("host", self.host)
+        trial.set_user_attr("pid", os.getpid())
         trial.set_user_attr("seed", seed)
         fixed = fixed_values(self.space)
         if fixed:
             trial.set_user_attr("fixed_params", {k: jsonable(v) for k, v in fixed.items()})
-        params = suggest(trial, self.space)
         reporter = Reporter(
             trial, seed=seed, deadline=self.deadline, max_resource=self.max_resource
         )
         try:
+            params = suggest(trial, self.space)  # a failure here is the trial's too: counted
             value = self.objective(params, reporter)
         except optuna.TrialPruned:
             trial.set_user_attr(
@@ -183,6 +186,13 @@ def run_session(
     except KeyboardInterrupt:
         fail_own_running(study, None)
         return "interrupted"
+    except UnboundLocalError as err:
+        # A second Ctrl-C while Optuna records a trial: its ``finally`` then reads a name
+        # it never set, and this error hides the KeyboardInterrupt (in ``__context__``).
+        if not isinstance(err.__context__, KeyboardInterrupt):
+            raise
+        fail_own_running(study, None)
+        return "interrupted"
 
 
 def _why_stop(
@@ -191,6 +201,8 @@ def _why_stop(
     """Why no trial should start now: a stop reason, "wait" (for trials elsewhere), or None."""
     if stop_requested():
         return "interrupted"
+    if failing_streak(study) is not None:
+        return "failing"
     n_trials, deadline = _limits(study, plan)
     if deadline is not None:
         now, need = time.time(), expected_duration(study)
@@ -201,6 +213,29 @@ def _why_stop(
         if counts.counted + counts.running >= n_trials:
             # Trials running elsewhere hold the rest; if one dies, its retry needs a worker.
             return "wait" if counts.running else "n_trials"
+    return None
+
+
+#: Trials failing one after another (status "error") that stop the tune: the cause is
+#: then the set-up (data, space, storage), not one unlucky point.
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+def failing_streak(study: optuna.Study) -> str | None:
+    """The first error of the last :data:`MAX_CONSECUTIVE_FAILURES` finished trials
+    when all of them failed with an error; None otherwise."""
+    done = [
+        t
+        for t in study.get_trials(
+            deepcopy=False, states=(TrialState.FAIL, TrialState.COMPLETE, TrialState.PRUNED)
+        )
+        if t.user_attrs.get("status") not in ("interrupted", "abandoned", None)
+    ]
+    last = sorted(done, key=lambda t: t.number)[-MAX_CONSECUTIVE_FAILURES:]
+    if len(last) < MAX_CONSECUTIVE_FAILURES:
+        return None
+    if all(t.user_attrs.get("status") == "error" for t in last):
+        return str(last[0].user_attrs.get("error") or "unknown error")
     return None
 
 
@@ -259,6 +294,32 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def die_with_parent() -> None:
+    """Get a SIGINT when the parent process dies (a kill -9 of the tune): the worker then
+    records its trial as interrupted and exits, instead of running on as an orphan.
+
+    Linux's ``PR_SET_PDEATHSIG``; elsewhere a thread watches the parent's pid."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGINT, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the call
+                os.kill(os.getpid(), signal.SIGINT)
+            return
+    except (OSError, AttributeError):
+        pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="tunelab-parent-watch", daemon=True).start()
+
+
 def _worker_main(
     index: int,
     url: str,
@@ -268,6 +329,7 @@ def _worker_main(
     results: Any,
 ) -> None:
     limit_threads(cores() // plan.context.workers)
+    die_with_parent()
     try:
         study = load_study_for(url, study_name, plan)
         reason = run_session(study, plan, stop_event.is_set)
@@ -346,12 +408,15 @@ def combine_reasons(
         if error:
             errors.append(f"worker {who}: {error}")
     if errors and len(errors) >= workers:
-        raise RuntimeError("every worker process failed: " + "; ".join(errors))
+        raise TunelabError(
+            f"every worker process of the tune stopped ({'; '.join(errors)[:600]}). The trials "
+            "they finished are kept in the study; resume it with the same command and --resume."
+        )
     for error in errors:
         warnings.warn(error, RuntimeWarning, stacklevel=3)
     if interrupted or "interrupted" in reasons.values():
         return "interrupted"
-    for reason in ("n_trials", "budget", "exhausted", "callback"):
+    for reason in ("failing", "n_trials", "budget", "exhausted", "callback"):
         if reason in reasons.values():
             return reason
     return "callback"

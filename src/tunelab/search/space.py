@@ -52,6 +52,13 @@ def _number(name: str, what: str, value: Any) -> float:
 
 
 def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
+    if low == high:
+        raise TunelabError(
+            f"{name} range is empty: low < high must hold (got low = high = {low:g}). Give a "
+            "high above the low, "
+            f"e.g. {name}={low:g}:{(high * 10 if high > 0 else high + 1):g}; to keep one "
+            f"value, fix it instead: --fix {name}={low:g}."
+        )
     if not low < high:
         raise TunelabError(
             f"{name} range must have low < high (got low={low:g}, high={high:g}). "

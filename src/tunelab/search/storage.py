@@ -63,8 +63,20 @@ def storage_url(storage: str | os.PathLike[str] | None) -> str | None:
             )
         _make_folder(path.parent, text)
         return f"sqlite:///{path}"
-    if text.startswith("sqlite:///") and text != "sqlite:///:memory:":
-        _make_folder(Path(text.removeprefix("sqlite:///")).expanduser().parent, text)
+    if text.startswith("sqlite:") and text != "sqlite:///:memory:":
+        file = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else ""
+        if not file.strip() or file.endswith("/"):
+            raise TunelabError(
+                f"storage {text!r} names no database file. Give one after the three slashes, "
+                "e.g. sqlite:///study.db (relative) or sqlite:////abs/path/study.db."
+            )
+        path = Path(file).expanduser()
+        if path.is_dir():
+            raise TunelabError(
+                f"storage {text!r} is a folder; give a file such as "
+                f"sqlite:///{file.rstrip('/')}/study.db."
+            )
+        _make_folder(path.parent, text)
     return text
 
 
@@ -219,11 +231,18 @@ def create_or_load(
 ) -> tuple[optuna.Study, dict[str, Any]]:
     """Create the study (recording ``settings``) or load it; returns it and its settings."""
     if not resume:
-        study = optuna.create_study(
-            storage=storage,
-            study_name=study_name,
-            direction=optuna.study.StudyDirection[direction.upper()],
-        )
+        try:
+            study = optuna.create_study(
+                storage=storage,
+                study_name=study_name,
+                direction=optuna.study.StudyDirection[direction.upper()],
+            )
+        except optuna.exceptions.DuplicatedStudyError:  # another tune made it a moment ago
+            raise TunelabError(
+                f"a study named {study_name!r} was created by another tune running at the same "
+                "time. Let that one run (join it with `tunelab worker`), resume it later with "
+                "--resume, or choose another study name."
+            ) from None
         study.set_user_attr(STUDY_ATTR, dict(settings))
         return study, dict(settings)
     assert storage is not None, "choose_study_name refuses to resume an in-memory study"

@@ -37,7 +37,7 @@ def model_info(
         "input_size": [height, width],
         "class_names": list(dataset.class_names),
         "max_value": float(dataset.max_value),
-        "data": str(data) if not isinstance(data, ImageDataset) else dataset.source,
+        "data": resolved_source(data if not isinstance(data, ImageDataset) else dataset.source),
         "train_indices": [int(i) for i in train_idx],
         "val_indices": [int(i) for i in val_idx],
     }
@@ -65,7 +65,7 @@ def summarise(
         "run": run.name,
         "status": state.status,
         "reason": state.reason,
-        "data": dataset.source,
+        "data": resolved_source(dataset.source),
         "classes": list(dataset.class_names),
         "n_train": n_train,
         "n_val": n_val,
@@ -88,3 +88,11 @@ def summarise(
         "warnings": run.warnings,
         "pid": os.getpid(),
     }
+
+
+def resolved_source(data: Any) -> str:
+    """The data source as an absolute path (a run trained from ``./images`` is evaluated
+    from any folder later); built-in names such as ``digits`` stay as they are."""
+    text = str(data)
+    path = Path(text).expanduser()
+    return str(path.resolve()) if path.exists() else text

@@ -30,7 +30,12 @@ from tunelab.training.checkpoint import (
     read_checkpoint,
     resume_knobs,
 )
-from tunelab.training.device import choose_device, precision_warning, resolve_precision, set_threads
+from tunelab.training.device import (
+    choose_device,
+    precision_warning,
+    resolve_precision,
+    set_threads,
+)
 from tunelab.training.loop import Batches, fit
 from tunelab.training.schedules import create_schedule
 from tunelab.training.setup import build_training, make_optimizer, resolve_dataset
@@ -83,7 +88,7 @@ def train(
     set_threads(hp.threads)
     if split is None:
         train_idx, val_idx, split_note = dataset.split(
-            hp.validation_fraction, hp.validation_seed, hp.use_manifest_split
+            hp.validation_fraction, hp.seed, hp.use_manifest_split
         )
     else:
         (train_idx, val_idx), split_note = split, "validation split: given by the caller."
@@ -154,97 +159,102 @@ def train(
     )
     if restored is None:
         run = store.create(_prefix(data, hp), name)
-    run.warnings.extend(notes)
-    run.write_config(hp)
-    store.check_space(
-        _bytes_needed(model, hp.epochs, len(train_idx), batch_size),
-        run if restored is None else None,
-    )
-    augment = augmenter(list(hp.augment))
+    try:  # from here on, a run that stops says why, not "running" forever
+        run.warnings.extend(notes)
+        run.write_config(hp)
+        store.check_space(
+            _bytes_needed(model, hp.epochs, len(train_idx), batch_size),
+            run if restored is None else None,
+        )
+        augment = augmenter(list(hp.augment))
 
-    stoppers = standard_callbacks(
-        early_stopping_patience=hp.early_stopping_patience, keep_best=hp.restore_best_weights
-    )
-    generator = torch.Generator().manual_seed(hp.seed)
-    start = None
-    if restored is not None:
-        start = restored.apply(model, optimizer, schedule, generator, stoppers, hp.epochs)
-    extra: list[Callback] = []
-    if hp.init_from and hp.freeze_epochs:
-        extra.append(FreezeBackbone(model, hp.freeze_epochs))
-    data_name = _data_name(data, dataset)
-    extra.append(
-        Checkpoint(
-            run,
+        stoppers = standard_callbacks(
+            early_stopping_patience=hp.early_stopping_patience, keep_best=hp.restore_best_weights
+        )
+        generator = torch.Generator().manual_seed(hp.seed)
+        start = None
+        if restored is not None:
+            start = restored.apply(model, optimizer, schedule, generator, stoppers, hp.epochs)
+        extra: list[Callback] = []
+        if hp.init_from and hp.freeze_epochs:
+            extra.append(FreezeBackbone(model, hp.freeze_epochs))
+        data_name = _data_name(data, dataset)
+        extra.append(
+            Checkpoint(
+                run,
+                optimizer,
+                schedule,
+                generator,
+                stoppers,
+                data=data_name,
+                split=(train_idx, val_idx),
+                class_names=list(dataset.class_names),
+                keep_best=bool(hp.early_stopping_patience and hp.restore_best_weights),
+            )
+        )
+
+        started = time.perf_counter()
+        state = fit(
+            model,
+            loss_fn,
             optimizer,
             schedule,
-            generator,
-            stoppers,
-            data=data_name,
-            split=(train_idx, val_idx),
-            class_names=list(dataset.class_names),
-            keep_best=bool(hp.early_stopping_patience and hp.restore_best_weights),
+            train_data,
+            val_data,
+            epochs=hp.epochs,
+            batch_size=batch_size,
+            device=device,
+            precision=precision,
+            seed=hp.seed,
+            gradient_clip=hp.gradient_clip,
+            augment=augment,
+            callbacks=[*stoppers, *extra, *callbacks],
+            generator=generator,
+            state=start,
         )
-    )
+        seconds = time.perf_counter() - started
 
-    started = time.perf_counter()
-    state = fit(
-        model,
-        loss_fn,
-        optimizer,
-        schedule,
-        train_data,
-        val_data,
-        epochs=hp.epochs,
-        batch_size=batch_size,
-        device=device,
-        precision=precision,
-        seed=hp.seed,
-        gradient_clip=hp.gradient_clip,
-        augment=augment,
-        callbacks=[*stoppers, *extra, *callbacks],
-        generator=generator,
-        state=start,
-    )
-    seconds = time.perf_counter() - started
+        run.model = model
+        try:
+            run.write_json("model.json", model_info(hp, dataset, data, train_idx, val_idx))
+            run.write_json(HASHES_FILE, split_hashes(dataset.images, train_idx, val_idx))
+            run.write_metrics(state.history, state.batches)
+            if state.status != "diverged":
+                from safetensors.torch import save_file
 
-    run.model = model
-    try:
-        run.write_json("model.json", model_info(hp, dataset, data, train_idx, val_idx))
-        run.write_json(HASHES_FILE, split_hashes(dataset.images, train_idx, val_idx))
-        run.write_metrics(state.history, state.batches)
-        if state.status != "diverged":
-            from safetensors.torch import save_file
+                tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+                save_file(tensors, str(run.weights_path))
+                usual_mode(run.weights_path)
+        except OSError as err:
+            raise TunelabError(
+                f"could not save run {run.name!r} in {str(run.path.parent)!r}: "
+                f"{err.strerror or err}. Free some space or fix the folder's permissions, then "
+                f"train again (or choose another store with --runs-dir)."
+            ) from None
+        sizes = (len(train_data), len(val_data), batch_size)
+        summary = summarise(hp, state, dataset, run, seconds, device, precision, sizes)
+        summary["input_size"] = [height, width]
+        summary["data_notes"] = [*dataset.notes, split_note]
+        from tunelab.diagnosis import diagnose
 
-            tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-            save_file(tensors, str(run.weights_path))
-            usual_mode(run.weights_path)
-    except OSError as err:
-        raise TunelabError(
-            f"could not save run {run.name!r} in {str(run.path.parent)!r}: "
-            f"{err.strerror or err}. Free some space or fix the folder's permissions, then "
-            f"train again (or choose another store with --runs-dir)."
-        ) from None
-    sizes = (len(train_data), len(val_data), batch_size)
-    summary = summarise(hp, state, dataset, run, seconds, device, precision, sizes)
-    summary["input_size"] = [height, width]
-    summary["data_notes"] = [*dataset.notes, split_note]
-    from tunelab.diagnosis import diagnose
+        summary["learning_rate_auto"] = auto_lr  # what "auto" resolved to (None: a number given)
+        if hp.init_from:
+            summary["init_from"] = {"source": hp.init_from, "notes": init_notes}
+        if restored is not None:
+            summary["resumed_from_epoch"] = restored.epoch
+        summary["diagnosis"] = diagnose(
+            state.history, state.batches, summary, hp.model_dump()
+        ).to_dict()
+        run.write_json("summary.json", summary)
+        for callback in callbacks:
+            callback.on_run_saved(run)
+        if state.status == "interrupted":
+            raise KeyboardInterrupt
+        return run
 
-    summary["learning_rate_auto"] = auto_lr  # what "auto" resolved to (None: a number given)
-    if hp.init_from:
-        summary["init_from"] = {"source": hp.init_from, "notes": init_notes}
-    if restored is not None:
-        summary["resumed_from_epoch"] = restored.epoch
-    summary["diagnosis"] = diagnose(
-        state.history, state.batches, summary, hp.model_dump()
-    ).to_dict()
-    run.write_json("summary.json", summary)
-    for callback in callbacks:
-        callback.on_run_saved(run)
-    if state.status == "interrupted":
-        raise KeyboardInterrupt
-    return run
+    except BaseException as err:
+        run.mark_stopped(err)
+        raise
 
 
 def resume(

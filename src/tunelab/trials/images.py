@@ -69,12 +69,17 @@ def build_space(
     space: dict[str, Any] = default_space()
     if space_file is not None:
         space = space_from_dict(read_config_file(space_file))
-    for text in ranges:
-        name, dim = parse_range(text)
+    given: dict[str, str] = {}  # knob -> the flag that set it: each knob is set once
+    for flag, name, dim in [("--range", *parse_range(t)) for t in ranges] + [
+        ("--fix", name, Fixed(value)) for name, value in map(parse_fix, fixes)
+    ]:
+        if name in given:
+            raise TunelabError(
+                f"{name} is given twice ({given[name]} and {flag}). Keep one: --range to "
+                f"search it, or --fix to hold it at one value."
+            )
+        given[name] = flag
         space[name] = dim
-    for text in fixes:
-        name, value = parse_fix(text)
-        space[name] = Fixed(value)
     for name in space:
         if name not in Hyperparameters.model_fields:
             raise unknown_knob(name)

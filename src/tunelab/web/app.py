@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tunelab.errors import TunelabError
 from tunelab.web.jobs import JobManager
-from tunelab.web.security import BodyLimit, WebError, check_token
+from tunelab.web.security import BodyLimit, OriginGuard, WebError, check_token
 from tunelab.web.settings import WebSettings
 
 STATIC = Path(str(resources.files("tunelab.web") / "static"))
@@ -31,11 +31,13 @@ def create_app(
     runs_dir: Path | None = None,
     token: str | None = None,
     settings: WebSettings | None = None,
+    allowed_hosts: tuple[str, ...] | None = (),
 ) -> FastAPI:
     """The app serving the workbench over ``data_roots`` and the run store ``runs_dir``.
 
     ``token=None`` turns authentication off; otherwise every API call and page must carry
-    it (``Authorization: Bearer`` or ``?token=``). ``settings`` overrides everything else
+    it (``Authorization: Bearer`` or ``?token=``). Requests must name a loopback host or
+    one of ``allowed_hosts`` (``None``: any). ``settings`` overrides everything else
     (tests use it to lower the size limits).
     """
     from tunelab import __version__
@@ -53,7 +55,9 @@ def create_app(
     )
     from tunelab.web.uploads import Uploads
 
-    settings = settings or WebSettings.build(data_roots, runs_dir, token)
+    settings = settings or WebSettings.build(
+        data_roots, runs_dir, token, allowed_hosts=allowed_hosts
+    )
     app = FastAPI(
         title="tunelab",
         version=__version__,
@@ -65,6 +69,7 @@ def create_app(
     app.state.jobs = JobManager(settings)
     app.state.uploads = Uploads(settings)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(OriginGuard, settings=settings)  # added last: runs first
     _add_error_handlers(app)
 
     guarded = [Depends(check_token)]

@@ -98,8 +98,12 @@ def resolve_data(settings: WebSettings, path: str, check_files: bool = True) -> 
             "sub-folder per class, or a CSV file with path,label columns.",
         )
     if check_files:
-        # A manifest row or a symlinked file could point out of the roots: refuse it too.
-        for file, _ in _listing(resolved).files:
+        # A manifest row or a symlinked file could point out of the roots: refuse it too,
+        # listed or skipped (missing, not an image), so no answer tells whether a file
+        # outside the roots exists.
+        listing = _listing(resolved)
+        listed = [file for file, _ in listing.files] + [file for file, _ in listing.skipped]
+        for file in [*listed, *listing.unlabelled]:
             confine(str(file), settings.data_roots)
     return str(resolved)
 

@@ -6,10 +6,16 @@
   data roots; ``..`` components are refused before anything is resolved.
 * Sizes: a request body larger than the limit is refused with 413 before the route
   reads it, whether or not it declares its length.
+* Origins: the ``Host`` header must name this server (loopback names unless ``serve
+  --host`` says otherwise), so a page on another site cannot reach it by DNS rebinding;
+  a request that changes something (POST, PUT, PATCH, DELETE) is refused when it comes
+  from another origin (``Origin``, ``Sec-Fetch-Site``), and a POST when its body has a
+  type that a page may send cross-origin without asking (``text/plain``, forms, or none).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -99,7 +105,14 @@ def confine(path_text: str, roots: tuple[Path, ...]) -> Path:
         )
     given = Path(text).expanduser()
     candidate = given if given.is_absolute() else roots[0] / given
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (RuntimeError, OSError) as err:  # a symlink loop (RuntimeError before 3.13)
+        raise WebError(
+            400,
+            f"data path {text!r} cannot be followed: it is a symlink loop or unreadable "
+            f"({type(err).__name__}). Remove the looping link or choose another folder.",
+        ) from None
     for root in roots:
         if resolved == root or resolved.is_relative_to(root):
             return resolved
@@ -194,3 +207,97 @@ async def _send_error(send: Send, status: int, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What a page on another site may send without a CORS preflight (which this app never grants).
+SIMPLE_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def host_name(host_header: str) -> str:
+    """The name in a ``Host`` header or an origin's authority, without port or brackets."""
+    text = host_header.strip().lower()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    if text.count(":") > 1:  # a bare IPv6 address
+        return text
+    return text.partition(":")[0]
+
+
+def is_loopback_name(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(name: str, allowed: tuple[str, ...] | None) -> bool:
+    """Whether a request naming host ``name`` may be served (``allowed=None``: any)."""
+    if allowed is None:
+        return True
+    return is_loopback_name(name) or name in allowed
+
+
+class OriginGuard:
+    """ASGI middleware: refuse foreign ``Host`` names and cross-origin changes (one line)."""
+
+    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = self.refusal(scope)
+            if refusal is not None:
+                await _send_error(send, *refusal)
+                return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope) -> tuple[int, str] | None:
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        host = headers.get("host", "")
+        allowed = self.settings.allowed_hosts
+        if host and not host_allowed(host_name(host), allowed):
+            names = ", ".join(["localhost", "127.0.0.1", "::1", *(allowed or ())])
+            return (
+                421,
+                f"refused: the Host header names {host_name(host)[:100]!r}, which is not this "
+                f"server (allowed: {names}). Open the address `tunelab serve` printed, or "
+                "restart it with --host NAME.",
+            )
+        if scope.get("method", "GET") not in UNSAFE_METHODS:
+            return None
+        site = headers.get("sec-fetch-site", "").lower()
+        if site and site not in ("same-origin", "none"):
+            return (
+                403,
+                f"refused: a {site} request may not change anything here. Use the web app's "
+                "own pages (the address `tunelab serve` printed).",
+            )
+        origin = headers.get("origin")
+        if origin is not None:
+            authority = origin.partition("://")[2].rstrip("/").lower()
+            if not authority or authority != host.strip().lower():
+                return (
+                    403,
+                    f"refused: a request from origin {origin[:100]!r} may not change anything "
+                    f"on {host[:100]!r}. Use the web app's own pages (the address `tunelab "
+                    "serve` printed).",
+                )
+        kind = headers.get("content-type", "").partition(";")[0].strip().lower()
+        has_body = headers.get("content-length", "0") not in ("", "0") or (
+            "transfer-encoding" in headers
+        )
+        # Only POST can be sent cross-site without a preflight; PUT, PATCH, DELETE cannot.
+        if scope.get("method") == "POST" and (kind in SIMPLE_TYPES or (has_body and not kind)):
+            return (
+                415,
+                f"refused: Content-Type {kind or 'missing'!r} is not accepted for "
+                f"{scope.get('method')} {scope.get('path', '')[:100]}. Send the body as "
+                "application/json (a config file as application/yaml or application/json).",
+            )
+        return None

@@ -28,6 +28,8 @@ class WebSettings:
     thumbnails_per_class: int = 6
     allow_digits: bool = True
     upload_paths: tuple[str, ...] = field(default=("/api/config/parse", "/api/uploads/"))
+    # Host names requests may name besides loopback ones; None: any (a wildcard bind).
+    allowed_hosts: tuple[str, ...] | None = ()
 
     @classmethod
     def build(
@@ -35,6 +37,7 @@ class WebSettings:
         data_roots: list[Path],
         runs_dir: Path | None = None,
         token: str | None = None,
+        allowed_hosts: tuple[str, ...] | None = (),
         **limits: int,
     ) -> WebSettings:
         from tunelab.runs.store import default_root
@@ -55,5 +58,6 @@ class WebSettings:
             data_roots=tuple(dict.fromkeys(roots)),
             runs_dir=runs.expanduser().resolve(),
             token=token,
+            allowed_hosts=allowed_hosts,
             **limits,  # type: ignore[arg-type]
         )

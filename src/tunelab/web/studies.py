@@ -48,7 +48,15 @@ def study_url(settings: WebSettings, study: str) -> str:
             f"{did_you_mean(study, names)} "
             "List them with GET /api/studies.",
         )
-    return storage_url(settings, study)
+    url = storage_url(settings, study)
+    if not study_exists(url, study):
+        raise WebError(
+            409,
+            f"the study file {str(_store(settings).study_db_path(study))!r} holds no study "
+            f"named {study!r} (it is empty, or not a study file). Delete it, or tune again "
+            "with this name.",
+        )
+    return url
 
 
 def study_exists(url: str, study: str) -> bool:

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tunelab.knobs import Hyperparameters
-from tunelab.runs.store import check_name
+from tunelab.runs.store import check_new_name
 from tunelab.web import forms
 from tunelab.web.datasets import resolve_data
 from tunelab.web.jobs import Job
@@ -84,10 +84,11 @@ def start_train(request: Request, body: TrainRequest) -> Any:
     from tunelab.web.tasks import train_task
 
     settings = settings_of(request)
+    if body.name is not None:
+        check_new_name(body.name)  # `latest` and `all` are refused before any work starts
     data = resolve_data(settings, body.data)
     hp = checked_knobs(body.hyperparameters, settings)  # KnobsRefused: 422, every bad field
     if body.name is not None:
-        check_name(body.name)
         if (settings.runs_dir / body.name).exists():
             raise WebError(
                 409,

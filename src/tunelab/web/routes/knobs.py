@@ -40,39 +40,24 @@ def validate(body: KnobValues) -> Any:
 
 @router.post("/config/parse")
 async def parse_config(request: Request) -> dict[str, Any]:
-    """A YAML or JSON config file (the raw body) as validated knobs, to fill the form."""
-    import yaml
+    """A YAML or JSON config file (the raw body) as validated knobs, to fill the form.
 
-    from tunelab.knobs import Hyperparameters
+    The body is parsed in a worker thread, so a slow file never stalls other requests."""
+    from starlette.concurrency import run_in_threadpool
 
     raw = await request.body()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise WebError(
-            400, "the config file is not UTF-8 text. Upload a .yaml or .json config file."
-        ) from None
-    if text.count("\n") > MAX_CONFIG_LINES:
+    return await run_in_threadpool(_parse_config, raw)
+
+
+def _parse_config(raw: bytes) -> dict[str, Any]:
+    from tunelab.knobs import Hyperparameters, parse_config_text
+
+    lines = raw.count(b"\n")
+    if lines > MAX_CONFIG_LINES:
         raise WebError(
             413,
-            f"the config file has {text.count(chr(10))} lines; at most {MAX_CONFIG_LINES} "
+            f"the config file has {lines} lines; at most {MAX_CONFIG_LINES} "
             "are allowed. Upload a config with one `knob: value` per line.",
         )
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise WebError(
-            400,
-            f"the config file is not valid YAML or JSON{where}. Write one `knob: value` per "
-            "line, e.g. `learning_rate: 0.01`.",
-        ) from None
-    if not isinstance(data, dict):
-        raise WebError(
-            400,
-            f"the config file must hold a mapping of knob names to values (got a "
-            f"{type(data).__name__}). Write one `knob: value` per line.",
-        )
-    hp = Hyperparameters.parse({str(key): value for key, value in data.items()})
+    hp = Hyperparameters.parse(parse_config_text(raw, "the config file"))
     return {"ok": True, "hyperparameters": hp.model_dump(mode="json")}

@@ -116,8 +116,28 @@ async def run_evaluation(request: Request, name: str) -> dict[str, Any]:
     run = get_run(request, name)
     if name in jobs_of(request).running_runs():
         raise WebError(409, f"run {name!r} is still training. Evaluate it when it has ended.")
+    await run_in_threadpool(_check_run_data, request, run)
     result = await run_in_threadpool(evaluate_run, run)
     return finite(result.to_dict())
+
+
+def _check_run_data(request: Request, run: Run) -> None:
+    """The run's data must lie inside the data roots too: evaluation reads it again."""
+    from tunelab.web.datasets import resolve_data
+
+    data = run.model_info.get("data") or run.summary.get("data")
+    if not isinstance(data, str) or not data:
+        raise WebError(
+            409, f"run {run.name!r} does not record its data set, so it cannot be evaluated here."
+        )
+    try:
+        resolve_data(settings_of(request), data)
+    except WebError as err:
+        raise WebError(
+            403 if err.status == 403 else 409,
+            f"run {run.name!r} was trained on {data!r}, which this server may not read "
+            f"({err.message}). Evaluate it with `tunelab evaluate {run.name}` instead.",
+        ) from None
 
 
 @router.get("/runs/{name}/evaluation/cell")
@@ -174,6 +194,7 @@ def _cell_predictions(request: Request, name: str) -> Any:
     run = get_run(request, name)
     if name in jobs_of(request).running_runs():
         raise WebError(409, f"run {name!r} is still training. Evaluate it when it has ended.")
+    _check_run_data(request, run)  # its images are read again: only from inside the roots
     cache: dict[Any, Any] = getattr(request.app.state, "cell_cache", None) or {}
     request.app.state.cell_cache = cache
     weights = run.weights_path

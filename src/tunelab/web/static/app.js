@@ -439,7 +439,7 @@ function resetKnobs() {
 
 async function loadConfig(file) {
   if (!file) return;
-  const parsed = await api("/api/config/parse", { method: "POST", body: await file.text(), headers: { "Content-Type": "text/plain" } });
+  const parsed = await api("/api/config/parse", { method: "POST", body: await file.text(), headers: { "Content-Type": "application/yaml" } });
   Object.assign(state.values, parsed.hyperparameters);
   localStorage.setItem("tunelab.values", JSON.stringify(state.values));
   state.rendered.train = false;
