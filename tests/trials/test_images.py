@@ -99,3 +99,9 @@ def test_a_diverging_trial_is_recorded_and_the_study_goes_on(tmp_path) -> None:
     statuses = {t.params["learning_rate"]: t.status for t in result.trials}
     assert statuses[10.0] == "diverged"
     assert result.best_params == {"learning_rate": 0.03}
+
+
+def test_transfer_knobs_are_not_searched_without_trained_weights(tmp_path) -> None:
+    result = tune_images("digits", store=tmp_path, n_trials=2, epochs=1, threads=1, progress=False)
+    for trial in result.trials:
+        assert "freeze_epochs" not in trial.params and "backbone_lr_factor" not in trial.params

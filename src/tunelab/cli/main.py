@@ -53,6 +53,10 @@ app.add_typer(runs.app, name="runs")
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point: a one-line message and a non-zero exit for every user error."""
+    import warnings
+
+    # The commands print the run's own warnings as lines; Python's copy would say it twice.
+    warnings.filterwarnings("ignore", message=r"batch_size \d+ is larger than the training set")
     try:
         code = app(args=argv, prog_name="tunelab", standalone_mode=False)
     except typer.Exit as stop:

@@ -161,7 +161,7 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
     measured = accuracy_text(summary.get("final_val_accuracy"), summary.get("n_val"))
     console.print(
         f"validation accuracy {measured} "
-        f"(best epoch {fmt(summary.get('best_val_accuracy'))}), "
+        f"(best of any epoch {fmt(summary.get('best_val_accuracy'))}), "
         f"loss {fmt(summary.get('final_val_loss'))} "
         f"(best {fmt(summary.get('best_val_loss'))} at epoch {fmt(summary.get('best_epoch'))})"
     )

@@ -35,6 +35,10 @@ KNOWN_GOOD: tuple[dict[str, Any], ...] = (
 )
 
 
+#: Knobs that act only when a run starts from trained weights (``init_from``).
+TRANSFER_ONLY = ("freeze_epochs", "backbone_lr_factor")
+
+
 def default_space() -> dict[str, Dim]:
     """The searched knobs and ranges, read from the hyperparameter model's metadata."""
     entries: dict[str, Any] = {}
@@ -217,6 +221,9 @@ def tune_images(
     for key in knobs:
         if key in searched:  # a knob given as a keyword is not searched
             searched[key] = Fixed(getattr(hp, key))
+    if not hp.init_from:  # without trained weights these do nothing: not worth a trial
+        for key in TRANSFER_ONLY:
+            searched.pop(key, None)
     check_base(hp, searched)  # before anything is written
     runs = RunStore(store)
     runs.create_root()
