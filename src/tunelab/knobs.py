@@ -429,7 +429,11 @@ class Hyperparameters(BaseModel):
         """``epochs: true`` is a mistake, not 1: a number knob refuses true/false."""
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(value, bool) and field is not None and _is_number(field.annotation):
-            raise ValueError("a yes/no value where a number is needed")
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            raise ValueError(
+                f"invalid {info.field_name}: got {value!r}, a yes/no value where a number is "
+                f"needed; allowed: {extra.get('allowed', 'a number')}. Write the number."
+            )
         return value
 
     @field_validator("augment", mode="before")
@@ -780,9 +784,13 @@ def as_hyperparameters(
 
 
 def _is_number(annotation: Any) -> bool:
+    """Whether the knob takes a number (``int``, ``float``, also inside ``X | None``,
+    ``Annotated[float, ...]`` or ``float | Literal["auto"]``)."""
     if annotation in (int, float):
         return True
-    return any(arg in (int, float) for arg in get_args(annotation))
+    if get_origin(annotation) is Literal:
+        return False
+    return any(_is_number(arg) for arg in get_args(annotation))
 
 
 def _short(value: Any, limit: int = 80) -> str:
