@@ -88,7 +88,7 @@ def train(
     set_threads(hp.threads)
     if split is None:
         train_idx, val_idx, split_note = dataset.split(
-            hp.validation_fraction, hp.seed, hp.use_manifest_split
+            hp.validation_fraction, hp.validation_seed, hp.use_manifest_split
         )
     else:
         (train_idx, val_idx), split_note = split, "validation split: given by the caller."

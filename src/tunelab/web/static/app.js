@@ -61,6 +61,7 @@ function dataInput(id) {
 }
 
 let revision = 0;
+const marks = {}; // chart id -> the diagnosis drawn on it (shapes and annotations)
 function plot(id, traces, layout) {
   const node = document.getElementById(id);
   revision += 1; // arrays grow in place: a new revision makes Plotly.react redraw them
@@ -78,6 +79,7 @@ function plot(id, traces, layout) {
     if (Array.isArray(axis.range) && axis.range[0] === 0 && axis.range[1] === 1.05) Object.assign(axis, { tickmode: "linear", tick0: 0, dtick: 0.2 });
     if (axis.title && axis.title.text === "epoch" && longest <= 15) Object.assign(axis, { tickmode: "linear", tick0: 1, dtick: 1 });
   }
+  if (marks[id] && !full.shapes) Object.assign(full, marks[id]); // a redraw keeps the diagnosis mark
   Plotly.react(node, traces, full, { displaylogo: false, responsive: true });
   const points = traces.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
   node.dataset.points = String(points);
@@ -468,6 +470,7 @@ async function startTrain() {
 const curves = { batches: { x: [], loss: [], acc: [] }, epochs: { x: [], tl: [], vl: [], ta: [], va: [] } };
 
 function resetCurves() {
+  delete marks["chart-epoch"]; // a new run: the last one's diagnosis goes
   curves.batches = { x: [], loss: [], acc: [] };
   curves.epochs = { x: [], tl: [], vl: [], ta: [], va: [] };
 }
@@ -582,10 +585,11 @@ function showTrainResult(end) {
 function markDiagnosis(id, diagnosis) {
   const node = document.getElementById(id);
   if (!node || !diagnosis || diagnosis.at_epoch === null || diagnosis.at_epoch === undefined || !node.layout) return;
-  Plotly.relayout(node, {
+  marks[id] = {
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: diagnosis.at_epoch, x1: diagnosis.at_epoch, y0: 0, y1: 1, line: { color: "#b42318", dash: "dot", width: 2 } }],
     annotations: [{ xref: "x", yref: "paper", x: diagnosis.at_epoch, y: 1, yanchor: "bottom", showarrow: false, text: diagnosis.verdict + ": " + diagnosis.mark, font: { color: "#b42318", size: 12 } }],
-  });
+  };
+  Plotly.relayout(node, marks[id]);
   node.dataset.marked = String(diagnosis.at_epoch);
 }
 
