@@ -48,7 +48,6 @@ class Job:
         self.started = time.time()
         self.ended: float | None = None
         self.stop_requested = threading.Event()
-        self.on_stop: Callable[[], None] | None = None
         self.thread: threading.Thread | None = None
         self._events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -207,8 +206,6 @@ class JobManager:
             raise WebError(409, f"job {job_id} has already ended ({job.status}); nothing to stop.")
         job.stop_requested.set()
         job.emit("status", status="stopping")
-        if job.on_stop is not None:
-            job.on_stop()
         return job
 
     def shutdown(self) -> None:

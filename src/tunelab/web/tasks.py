@@ -181,7 +181,6 @@ def tune_task(
 
     watcher = threading.Thread(target=watch, name=f"tunelab-watch-{job.id}", daemon=True)
     watcher.start()
-    result = None
     try:
         result = tune_images(
             data,
@@ -202,9 +201,7 @@ def tune_task(
     best = write_best(settings, study, hp, final.get("best"))
     return {
         "study": study,
-        "stopped_reason": "stopped"
-        if job.stop_requested.is_set()
-        else (result.stopped_reason if result is not None else "interrupted"),
+        "stopped_reason": "stopped" if job.stop_requested.is_set() else result.stopped_reason,
         "best": final.get("best"),
         "best_config": None if best is None else str(best_config_path(settings, study)),
         "n_trials": len(final["trials"]),

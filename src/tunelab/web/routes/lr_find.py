@@ -41,16 +41,9 @@ def start_lr_find(request: Request, body: LRFindRequest) -> Any:
 
 
 def _task(job: Job, data: str, hp: Hyperparameters, steps: int) -> dict[str, Any]:
+    from tunelab.report.lr_find import MEANINGS
     from tunelab.training.lr_find import find_lr
 
     job.emit("status", status="running", note="range test: the learning rate grows each step")
     result = find_lr(data, hp, steps=steps)
-    return {
-        **result.to_dict(),
-        "explanations": {
-            "valley": "recommended: two thirds down the longest falling stretch of the "
-            "smoothed loss (fastai's default; what --learning-rate auto uses)",
-            "steep": "where the smoothed loss falls fastest",
-            "minimum": "a tenth of the learning rate with the lowest smoothed loss",
-        },
-    }
+    return {**result.to_dict(), "explanations": dict(MEANINGS)}

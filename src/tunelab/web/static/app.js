@@ -941,7 +941,7 @@ function showLrFind(result) {
       document.getElementById("knob-learning_rate").value = String(rounded);
       scheduleValidation();
     } }, "use " + Number(lr.toPrecision(2))),
-    " ", el("b", { text: name }), ": ", result.explanations[name] || ""));
+    " ", el("b", { text: name + (name === result.recommended ? " (recommended)" : "") }), ": ", result.explanations[name] || ""));
   box.replaceChildren(chart, ...choices);
   const markers = Object.entries(result.suggestions).map(([name, lr]) => ({
     x: [lr], y: [result.smoothed[result.lrs.findIndex((v) => v >= lr)] ?? result.smoothed[result.smoothed.length - 1]],
