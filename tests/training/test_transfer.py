@@ -28,12 +28,7 @@ from tunelab.training.transfer import (
 KNOBS = dict(epochs=1, learning_rate=0.003, batch_size=16, threads=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/training/conftest.py
 
 
 @pytest.fixture(scope="module")
