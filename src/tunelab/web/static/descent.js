@@ -13,17 +13,8 @@ const MAX_PATHS = COLOURS.length;
 const DIVERGED = 1e6; // a loss above this (or not finite) ends the path as diverged
 const DEFAULT_PATHS = "0.01:64:sgd,0.1:64:sgd,0.35:64:sgd";
 
-function rng(seed) {
-  // mulberry32: a small seeded generator, so a link replays the same data and batches
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 (static/seeded.js): a link replays the same data and batches
+const rng = window.seededRandom;
 
 function makeData(seed) {
   const random = rng(seed);

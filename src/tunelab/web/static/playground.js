@@ -12,17 +12,8 @@
 (() => {
   // ---------------------------------------------------------------- seeded randomness
 
-  /** mulberry32: a tiny, fast PRNG; good enough for toy data, and reproducible from a seed. */
-  function mulberry32(seed) {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  /** mulberry32 (static/seeded.js): good enough for toy data, and reproducible from a seed. */
+  const mulberry32 = window.seededRandom;
 
   function makeRng(seed) {
     const next = mulberry32(seed);
