@@ -88,3 +88,45 @@ def test_manifest_split_and_unlabelled_rows_and_bad_files(cli: Invoke, tmp_path:
     with out_csv.open() as handle:
         predicted = [row["path"] for row in csv.DictReader(handle)]
     assert len(predicted) == 40 and all("unlabelled" in path for path in predicted)
+
+    # predict --skip-bad: one line, and the full list beside the predictions
+    bad = tmp_path / "to-predict"
+    bad.mkdir()
+    Image.fromarray(np.full((12, 12), 5, np.uint8)).save(bad / "good.png")
+    for i in range(5):
+        (bad / f"broken{i}.png").write_bytes(b"not a png")
+    code, out, err = cli(
+        "predict", run_name, str(bad), "--runs-dir", str(runs), "--skip-bad",
+        "-o", str(tmp_path / "p2.csv"),
+    )  # fmt: skip
+    assert code == 0, err
+    skipped = [line for line in err.splitlines() if "skipped" in line]
+    assert len(skipped) == 1 and skipped[0].startswith("skipped 5 bad files: broken0.png")
+    listed = tmp_path / "p2.skipped.csv"
+    assert f"Full list: {listed}" in skipped[0]
+    with listed.open() as handle:
+        assert len(list(csv.DictReader(handle))) == 5
+
+
+def test_tune_and_lr_find_say_how_they_read_the_data(cli: Invoke, tmp_path: Path) -> None:
+    data = make_synthetic_folder(tmp_path / "d", classes=2, per_class=8, vary_size=True)
+    (data / "class1" / "broken.png").write_bytes(b"not a png")
+    code, out, err = cli(
+        "lr-find", str(data), "--threads", "1", "--steps", "10", "--skip-bad",
+        "--plot", str(tmp_path / "lr.png"),
+    )  # fmt: skip
+    assert code == 0, err
+    size = next(line for line in out.splitlines() if line.startswith("input size"))
+    assert "chosen automatically" in size
+    assert any(line.startswith("validation split:") for line in out.splitlines())
+    assert "skipped 1 bad file: broken.png (" in err and "Full list" not in err
+    (data / "class1" / "broken.png").unlink()
+    code, out, err = cli(
+        "tune", str(data), "--trials", "1", "--epochs", "1", "--threads", "1",
+        "--runs-dir", str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("tuning ")
+    assert lines[1].startswith("input size") and "chosen automatically" in lines[1]
+    assert lines[2].startswith("validation split:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
@@ -67,7 +68,7 @@ def test_a_sweep_refuses_bad_values_before_starting(client: TestClient) -> None:
 
 
 def test_a_tune_streams_the_study_and_offers_the_best_config(
-    client: TestClient, watch: Any
+    client: TestClient, watch: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
     started = client.post(
         "/api/tune",
@@ -95,6 +96,7 @@ def test_a_tune_streams_the_study_and_offers_the_best_config(
         assert trial["n"] and trial["interval_95"][0] <= trial["value"] <= trial["interval_95"][1]
     assert final["importances"] or final["importances_note"]
     assert len(job["runs"]) == 3
+    assert "trial 0 complete" not in capfd.readouterr().err  # the page shows it, not the log
 
     assert client.get("/api/studies").json() == {"studies": ["mine"]}
     study = client.get("/api/studies/mine").json()

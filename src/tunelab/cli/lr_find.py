@@ -50,8 +50,20 @@ def lr_find_command(
 
     check_range(start, end, steps)
     check_output_file(out if out is not None else plot, "--out" if out else "--plot", "lr-find.png")
+    from tunelab.cli.data_notes import show_data_lines
+    from tunelab.data import load_dataset
+    from tunelab.knobs import Hyperparameters
+
+    hp = Hyperparameters.parse(base)
+    dataset = load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
+    show_data_lines(dataset, hp, quiet=as_json)
+    if dataset.skipped and not as_json:
+        from tunelab.data.problems import skipped_summary
+
+        where = 'the --json output ("skipped")' if len(dataset.skipped) > 3 else None
+        err_console.print(skipped_summary(dataset.skipped, where), markup=False, soft_wrap=True)
     try:
-        result = find_lr(data, base, start=start, end=end, steps=steps, skip_bad=skip_bad)
+        result = find_lr(dataset, hp, start=start, end=end, steps=steps)
     except KeyboardInterrupt:
         err_console.print("interrupted: nothing was saved.")
         raise typer.Exit(130) from None
@@ -60,7 +72,14 @@ def lr_find_command(
     path = plot_lr_find(result, out if out is not None else plot)
     if as_json:
         meanings = {name: meaning(name) for name in result.suggestions}
-        print_json({**result.to_dict(), "meanings": meanings, "plot": str(path)})
+        print_json(
+            {
+                **result.to_dict(),
+                "meanings": meanings,
+                "plot": str(path),
+                "skipped": [list(item) for item in dataset.skipped],
+            }
+        )
         return
     ran = len(result.lrs)
     stop = "the loss diverged" if result.diverged else "reached the end"

@@ -43,10 +43,10 @@ def predict_command(
         check_output_file(out, "--out", "predictions.csv")
     predictor = resolve_predictor(model, runs_dir)
     rows, skipped = predict(predictor, images, top_k=top_k, skip_bad=skip_bad)
-    for path, reason in skipped:
-        err_console.print(f"[yellow]skipped[/] {path}: {reason}")
     if out is not None:
         write_predictions(rows, out, top_k)
+    if skipped:
+        _show_skipped(skipped, out)
     if as_json:
         print_json([row.to_dict() for row in rows])
         return
@@ -69,6 +69,20 @@ def predict_command(
             cells.append(", ".join(f"{c} {p:.3f}" for c, p in row.top))
         table.add_row(*cells)
     console.print(table)
+
+
+def _show_skipped(skipped: list[tuple[str, str]], out: Path | None) -> None:
+    """One line for the skipped images; the full list beside ``--out`` when there is one."""
+    from tunelab.data.problems import skipped_summary
+
+    where = None
+    if out is not None:
+        from tunelab.evaluation.predict import write_skipped
+
+        where = str(write_skipped(skipped, out))
+    elif len(skipped) > 3:
+        where = "give --out FILE.csv to keep it (written to FILE.skipped.csv)"
+    err_console.print(skipped_summary(skipped, where), markup=False, soft_wrap=True)
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
+from tunelab.cli.data_notes import show_data_lines
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, read_config_file
@@ -64,9 +65,7 @@ def train_command(
     from tunelab.data import load_dataset
 
     dataset = load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
-    if not as_json:
-        for line in data_lines(dataset, hp):
-            console.print(line, markup=False, soft_wrap=True)
+    show_data_lines(dataset, hp, quiet=as_json)
 
     callbacks = _progress(quiet or as_json)
     try:
@@ -169,14 +168,3 @@ def show_summary(summary: dict[str, Any], path: Path) -> None:
     if diagnosis:
         console.print(f"[bold]diagnosis:[/] {diagnosis.get('text', '')}")
     console.print(f"run saved in {path}")
-
-
-def data_lines(dataset: Any, hp: Hyperparameters) -> list[str]:
-    """What the user should know about the data before training: the layout, unlabelled
-    rows, the input size and the validation split, one line each."""
-    note = dataset.split(hp.validation_fraction, hp.validation_seed, hp.use_manifest_split)[2]
-    lines = [*dataset.notes, note]
-    if not any(line.startswith("input size") for line in lines):
-        height, width = dataset.input_size
-        lines.insert(0, f"input size {height}x{width} (height x width).")
-    return lines

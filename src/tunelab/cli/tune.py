@@ -110,6 +110,11 @@ def tune_command(
         limit = " or ".join(limits) or "every grid point"
         # stdout: stderr is kept for warnings and the one-line error, if any
         console.print(f"tuning {names} on {data} ({limit}, {hp.epochs} epochs max)...")
+    from tunelab.cli.data_notes import show_data_lines
+    from tunelab.trials.data import data_source, trial_dataset
+
+    # decoded once here; the trials of this process reuse it
+    show_data_lines(trial_dataset(data_source(data), hp.input_size), hp, quiet=as_json)
     result = tune_images(
         data,
         hp,

@@ -28,9 +28,10 @@ class BadFileError(TunelabError):
 
 
 def skipped_summary(
-    skipped: list[tuple[str, str]] | list[list[str]], where: str, first: int = 3
+    skipped: list[tuple[str, str]] | list[list[str]], where: str | None, first: int = 3
 ) -> str:
-    """One line for files left out with ``skip_bad``: how many, the first few, where all are.
+    """One line for files left out with ``skip_bad``: how many, the first few, where all are
+    (``where`` may be None when every file fits on the line).
 
     >>> print(skipped_summary([("a.png", "truncated"), ("b.txt", "not an image")], "x.json"))
     skipped 2 bad files: a.png (truncated); b.txt (not an image). Full list: x.json.
@@ -38,4 +39,5 @@ def skipped_summary(
     shown = "; ".join(f"{Path(path).name} ({reason})" for path, reason in skipped[:first])
     more = f"; and {len(skipped) - first} more" if len(skipped) > first else ""
     noun = "file" if len(skipped) == 1 else "files"
-    return f"skipped {len(skipped)} bad {noun}: {shown}{more}. Full list: {where}."
+    full = f" Full list: {where}." if where else ""
+    return f"skipped {len(skipped)} bad {noun}: {shown}{more}.{full}"

@@ -306,3 +306,15 @@ def write_predictions(rows: list[Prediction], out: str | Path, top_k: int = 1) -
         writer.writerow(cells)
     atomic_write(out, handle.getvalue())  # never a half-written CSV
     return out
+
+
+def write_skipped(skipped: list[tuple[str, str]], out: str | Path) -> Path:
+    """``<out>.skipped.csv`` beside the predictions: ``path,reason`` per skipped image."""
+    out = Path(out)
+    path = out.with_name(f"{out.stem}.skipped.csv")
+    handle = io.StringIO()
+    writer = csv.writer(handle)
+    writer.writerow(["path", "reason"])
+    writer.writerows(skipped)
+    atomic_write(path, handle.getvalue())
+    return path

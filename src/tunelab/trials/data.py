@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 _DATASETS: dict[tuple[str, Any], Any] = {}  # decoded once per worker process, not per trial
+
+
+def data_source(data: str | Path) -> str:
+    """How a study names its data: ``digits`` as is, a path resolved (trials may run in
+    other folders, or on other machines that mount the same path)."""
+    return "digits" if str(data) == "digits" else str(Path(data).resolve())
 
 
 def trial_dataset(source: str, input_size: Any) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters, as_hyperparameters, choices, knob_info
 from tunelab.search.space import Dim, space_from_dict
-from tunelab.trials.data import trial_dataset
+from tunelab.trials.data import data_source, trial_dataset
 
 # Known-good settings tried before any sampling (issue 4's first lead): complete points,
 # so the first trial is cheap and sound (the small CNN, Adam at 3e-3), the second strong
@@ -236,9 +236,8 @@ def tune_images(
     base = hp.model_dump()
     for key in searched:
         base.pop(key, None)
-    if str(data) != "digits":
-        data = str(Path(data).resolve())
-    dataset = trial_dataset(str(data), hp.input_size)  # fail fast on bad data, decode once here
+    data = data_source(data)
+    dataset = trial_dataset(data, hp.input_size)  # fail fast on bad data, decode once here
     from tunelab.trials.join import artifacts_folder, image_record
 
     trials_root = artifacts_folder(artifacts if artifacts is not None else runs.root)

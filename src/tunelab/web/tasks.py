@@ -188,6 +188,7 @@ def tune_task(
             store=settings.runs_dir,
             study_name=study,
             callbacks=[stop_between_trials],
+            progress=False,  # the page shows each trial; the server's log stays quiet
             **options,
         )
     finally:
