@@ -310,3 +310,31 @@ def test_freeze_epochs_is_searched_and_pretrained_layouts_are_not() -> None:
     assert space["freeze_epochs"] == Int(0, 3)
     assert "init_from" not in space and "backbone_lr_factor" not in space
     assert set(space["model"].choices) == {"simple-cnn", "cnn", "resnet", "mobilenet", "mlp"}
+
+
+def test_the_range_test_starts_from_init_from_weights(digits_run, tmp_path) -> None:
+    """learning_rate: auto with init_from tests the model the run will train, not a fresh one."""
+    from tunelab.training.lr_find import find_lr, resolve_auto_learning_rate
+
+    base, store = digits_run
+    knobs = dict(KNOBS, learning_rate=None, epochs=3)
+    fresh = find_lr("digits", steps=12, end=1e-3, **knobs)
+    warm = find_lr(
+        "digits", steps=12, end=1e-3, store=RunStore(store), init_from="digits-base", **knobs
+    )
+    # one epoch of training already lowered the loss; a fresh model starts near log(10)
+    assert warm.losses[0] < fresh.losses[0] - 0.3
+    frozen = find_lr(
+        "digits", steps=12, end=1e-3, source=load_source("digits-base", RunStore(store)),
+        init_from="digits-base", freeze_epochs=1, **knobs,
+    )  # fmt: skip
+    assert frozen.losses[0] == pytest.approx(warm.losses[0])  # same weights, same first batch
+    assert frozen.losses[-1] != pytest.approx(warm.losses[-1])  # only the head moved
+    run = train("digits", store=store, init_from="digits-base", **dict(KNOBS, learning_rate="auto"))
+    from_run = resolve_auto_learning_rate(
+        "digits",
+        Hyperparameters.parse(dict(KNOBS, init_from="digits-base")),
+        source=load_source("digits-base", RunStore(store)),
+        split=None,
+    )
+    assert run.summary["learning_rate_auto"] == from_run

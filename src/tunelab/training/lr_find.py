@@ -33,7 +33,7 @@ import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -46,6 +46,10 @@ from tunelab.training.device import Precision, choose_device, resolve_precision,
 from tunelab.training.loop import Batches
 from tunelab.training.setup import build_training, resolve_dataset
 from tunelab.training.step import Augment, augmenter, grad_scaler, train_step
+
+if TYPE_CHECKING:
+    from tunelab.runs import RunStore
+    from tunelab.training.transfer import Source
 
 RECOMMENDED = "valley"
 
@@ -97,12 +101,17 @@ def find_lr(
     diverge_factor: float = 4.0,
     skip_bad: bool = False,
     split: tuple[np.ndarray, np.ndarray] | None = None,
+    source: Source | None = None,
+    store: RunStore | None = None,
     **knobs: Any,
 ) -> LRFinderResult:
     """Run the range test on ``data`` with the model/optimizer/loss the knobs describe.
 
     ``learning_rate`` (if given) is ignored: the test sweeps it. Only the training split
     (``validation_fraction``, ``seed``) is used, so the validation images stay unseen.
+    With ``init_from`` the test starts from those weights (``source``, else loaded from
+    ``store``), as the run will: the head alone while ``freeze_epochs`` > 0, else the
+    backbone at ``backbone_lr_factor`` x the swept rate.
     """
     check_range(start, end, steps)
     knobs = {k: v for k, v in knobs.items() if k != "learning_rate"}
@@ -119,6 +128,8 @@ def find_lr(
     device = choose_device(hp.device)
     precision = resolve_precision(hp.precision, device)
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=start)
+    if hp.init_from:
+        optimizer = _start_from(model, hp, dataset, source, store, start) or optimizer
     batches = Batches.from_arrays(
         dataset.images[train_idx], dataset.labels[train_idx], dataset.max_value, device
     )
@@ -157,6 +168,45 @@ def find_lr(
         diverged=diverged,
         hyperparameters={**hp.model_dump(mode="json"), "learning_rate": None},
     )
+
+
+def _start_from(
+    model: nn.Module,
+    hp: Hyperparameters,
+    dataset: ImageDataset,
+    source: Source | None,
+    store: RunStore | None,
+    lr: float,
+) -> torch.optim.Optimizer | None:
+    """Load ``init_from``'s weights into ``model`` as ``train()`` does; a new optimizer
+    when the backbone gets its own learning rate."""
+    from tunelab.runs import RunStore
+    from tunelab.training.setup import make_optimizer
+    from tunelab.training.transfer import (
+        apply_init,
+        backbone_and_head,
+        load_source,
+        parameter_groups,
+    )
+
+    assert hp.init_from is not None
+    if source is None:
+        source = load_source(hp.init_from, store if store is not None else RunStore(None))
+    _, _, height, width = dataset.images.shape
+    apply_init(
+        model,
+        source,
+        model_name=hp.model,
+        class_names=list(dataset.class_names),
+        input_size=(height, width),
+    )
+    if hp.freeze_epochs > 0:  # the first epochs train the head only: so does the test
+        for parameter in backbone_and_head(model)[0]:
+            parameter.requires_grad_(False)
+        return None
+    if hp.backbone_lr_factor != 1.0:
+        return make_optimizer(hp, parameter_groups(model, lr, hp.backbone_lr_factor), lr)
+    return None
 
 
 def check_range(start: float, end: float, steps: int) -> None:
@@ -214,12 +264,15 @@ def range_test(
     smoothed: list[float] = []
     average, best, diverged = 0.0, math.inf, False
     order, position = torch.randperm(n, generator=generator), 0
+    # groups keep their ratios (a transferred backbone at backbone_lr_factor x the head's)
+    first = optimizer.param_groups[0]["lr"] or 1.0
+    scales = [group["lr"] / first for group in optimizer.param_groups]
     try:
         model.train()
         for i in range(steps):
             lr = start * (end / start) ** (i / (steps - 1))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            for group, scale in zip(optimizer.param_groups, scales, strict=True):
+                group["lr"] = lr * scale
             if position + batch_size > n:  # a new pass; full batches only
                 order, position = torch.randperm(n, generator=generator), 0
             x, y = batches.get(order[position : position + batch_size], device)
@@ -310,17 +363,18 @@ def resolve_auto_learning_rate(
     *,
     skip_bad: bool = False,
     split: tuple[np.ndarray, np.ndarray] | None = None,
+    source: Source | None = None,
 ) -> float:
     """The learning rate ``learning_rate: auto`` stands for: lr-find's ``valley``.
 
     The range test runs with the run's other knobs (its ``learning_rate`` is ignored) on
     ``split``'s training part when given (:func:`tunelab.training.trainer.train` passes
-    the run's own). A mapping is validated here, so a bad knob fails with its usual
-    message. The suggestion is rounded to two significant digits and kept within the
-    knob's range.
+    the run's own), from ``source``'s weights with ``init_from``. A mapping is validated
+    here, so a bad knob fails with its usual message. The suggestion is rounded to two
+    significant digits and kept within the knob's range.
     """
     if not isinstance(hyperparameters, Hyperparameters):
         others = {k: v for k, v in hyperparameters.items() if k != "learning_rate"}
         hyperparameters = Hyperparameters.parse(others)
-    result = find_lr(data, hyperparameters, skip_bad=skip_bad, split=split)
+    result = find_lr(data, hyperparameters, skip_bad=skip_bad, split=split, source=source)
     return min(10.0, float(f"{result.suggested:.2g}"))

@@ -98,7 +98,7 @@ def train(
     if hp.auto_learning_rate:  # the one place "auto" becomes a number: the range test
         from tunelab.training.lr_find import resolve_auto_learning_rate
 
-        auto_lr = resolve_auto_learning_rate(dataset, hp, split=(train_idx, val_idx))
+        auto_lr = resolve_auto_learning_rate(dataset, hp, split=(train_idx, val_idx), source=source)
         hp = hp.model_copy(update={"learning_rate": auto_lr})  # in range by construction
     lr = float(hp.learning_rate)
     notes: list[str] = []
