@@ -27,6 +27,15 @@ def test_sweep_prints_table_winner_and_plot(tl, tmp_path) -> None:
     assert f"plot: {runs / 'sweeps' / 'lr.png'}" in out.replace("\n", "")
     assert (runs / "sweeps" / "lr.png").is_file() and (runs / "lr-learning_rate-0.001").is_dir()
     assert err.count("done:") == 2  # a progress line per finished run
+    lines = out.splitlines()  # first, what it read: as `train` says it
+    assert lines[0] == "input size 8x8 (height x width)." and "validation split:" in lines[1]
+
+
+def test_a_sweep_of_the_split_does_not_claim_one_split(tl) -> None:
+    code, out, err = tl("sweep", "digits", "--vary", "validation-fraction",
+                        "--values", "0.2,0.3", *FAST)  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("input size 8x8") and "validation split:" not in out
 
 
 def test_sweep_json(tl, tmp_path) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
 from tunelab.cli.knob_flags import cli_knobs, with_knob_flags
-from tunelab.knobs import read_config_file
+from tunelab.knobs import Hyperparameters, read_config_file
 
 
 @with_knob_flags
@@ -67,6 +67,9 @@ def sweep_command(
 
     field = knob_name(vary)
     RunStore(runs_dir).names()  # a store that is a file fails once, before any run
+    hp = Hyperparameters.parse(base)  # validated here, once; sweep() takes it as it is
+    if not as_json and field not in ("input_height", "input_width"):  # one size per run
+        _show_data(data, hp, field, skip_bad)
     total: list[int] = [0]
 
     def progress(row: SweepRow) -> None:
@@ -85,7 +88,7 @@ def sweep_command(
             data,
             field,
             values,
-            base,
+            hp,
             store=runs_dir,
             workers=workers,
             name=name,
@@ -109,6 +112,18 @@ def sweep_command(
         show_sweep(result)
     if result.winner is None:
         raise typer.Exit(3)
+
+
+def _show_data(data: str, hp: Any, field: str, skip_bad: bool) -> None:
+    """The train command's data lines; the split line only when every run shares it."""
+    from tunelab.cli.data_notes import data_lines
+    from tunelab.data import load_dataset
+
+    lines = data_lines(load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad), hp)
+    if field in ("validation_fraction", "validation_seed", "use_manifest_split"):
+        lines = [line for line in lines if not line.startswith("validation split")]
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def show_sweep(result: Any) -> None:
