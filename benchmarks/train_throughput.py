@@ -16,6 +16,14 @@ once per epoch. Its clock runs from the first epoch to the end of the last valid
 tunelab's figure is ``train_seconds`` of the run (the whole epoch loop with its
 callbacks, plus one final validation pass the hand loop does not make).
 
+Each method is also timed in thread CPU time (``time.thread_time()``): the hand loop over
+the same window as its clock, tunelab from its first epoch to the end of its last (every
+epoch's training, validation and callbacks, the checkpoint included; not the final
+validation pass), read by a callback. With ``--threads 1`` all of PyTorch's work runs on
+the calling thread, so that clock counts the work and barely the other load on a shared
+machine, where wall-clock ratios swing widely; the CPU-time ratio is printed beside the
+wall-clock one (``cpu``). Without ``--threads 1`` it misses the other threads' work.
+
     python benchmarks/train_throughput.py [--data DIR] [--rounds 5] [--epochs 6]
 
 Targets (issue 17), median of >= 3 runs of this script: tunelab fp32 >= 1.0x the hand
@@ -26,6 +34,7 @@ accuracy (where the CPU has native bf16); stretch: >= 1.5x at batch 32.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
@@ -38,6 +47,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from tunelab.data import load_dataset, stratified_split
 from tunelab.models import create_model
+from tunelab.training.callbacks import Callback
 from tunelab.training.device import cpu_supports_bf16
 from tunelab.training.trainer import train
 
@@ -57,7 +67,7 @@ def hand_loop(dataset, train_idx, val_idx, *, model_name, batch_size, epochs, lr
     )
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.thread_time()
     for _ in range(epochs):
         model.train()
         order = torch.randperm(len(xt), generator=gen)
@@ -72,12 +82,23 @@ def hand_loop(dataset, train_idx, val_idx, *, model_name, batch_size, epochs, lr
         model.eval()
         with torch.no_grad():
             accuracy = (model(xv).argmax(1) == yv).float().mean().item()
-    seconds = time.perf_counter() - started
-    return len(xt) * epochs / seconds, accuracy
+    seconds, cpu_seconds = time.perf_counter() - started, time.thread_time() - cpu_started
+    return len(xt) * epochs / seconds, len(xt) * epochs / cpu_seconds, accuracy
+
+
+class CpuClock(Callback):
+    """Thread CPU time of tunelab's epoch loop, from the first epoch to the end of the last."""
+
+    def on_train_start(self, state) -> None:
+        self.started = time.thread_time()
+
+    def on_train_end(self, state) -> None:
+        self.seconds = time.thread_time() - self.started
 
 
 def tunelab_loop(dataset, split, *, model_name, batch_size, epochs, lr, seed, precision, store):
     """``tunelab.training.trainer.train`` with its defaults (Adam, cross-entropy)."""
+    clock = CpuClock()
     run = train(
         dataset,
         store=store,
@@ -89,13 +110,15 @@ def tunelab_loop(dataset, split, *, model_name, batch_size, epochs, lr, seed, pr
         seed=seed,
         precision=precision,
         threads=torch.get_num_threads(),
+        callbacks=[clock],
     )
-    summary = run.summary
-    return len(split[0]) * epochs / summary["train_seconds"], summary["final_val_accuracy"]
+    summary, images = run.summary, len(split[0]) * epochs
+    return images / summary["train_seconds"], images / clock.seconds, summary["final_val_accuracy"]
 
 
-def once(key: str, *, dataset, split, store, **common) -> tuple[float, float]:
-    """One timed run of method ``key``: (training images per second, val accuracy)."""
+def once(key: str, *, dataset, split, store, **common) -> tuple[float, float, float]:
+    """One timed run of method ``key``: training images per second of wall-clock and of
+    thread CPU time, and the validation accuracy."""
     if key == "hand fp32":
         return hand_loop(dataset, *split, **common)
     return tunelab_loop(dataset, split, precision=key.split()[1], store=store, **common)
@@ -157,7 +180,8 @@ def main() -> None:
     native = cpu_supports_bf16()
     print(
         f"machine: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-        f"native bf16 (AVX512-BF16/AMX): {'yes' if native else 'no'}"
+        f"native bf16 (AVX512-BF16/AMX): {'yes' if native else 'no'}, "
+        f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} ({os.cpu_count()} cores)"
     )
     print(
         f"data {args.data}: {len(dataset.labels)} images {dataset.images.shape[1:]} "
@@ -179,6 +203,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as store:
         for batch_size in (int(b) for b in args.batch_sizes.split(",")):
             rates: dict[str, list[float]] = {key: [] for key in METHODS}
+            cpu_rates: dict[str, list[float]] = {key: [] for key in METHODS}
             accs: dict[str, list[float]] = {key: [] for key in METHODS}
             common = dict(
                 dataset=dataset, split=split, store=store, model_name=args.model, lr=args.lr
@@ -187,20 +212,23 @@ def main() -> None:
                 once(key, batch_size=batch_size, seed=0, epochs=1, **common)
             for round_ in range(args.rounds):
                 for key in METHODS if round_ % 2 == 0 else reversed(METHODS):
-                    rate, acc = once(
+                    rate, cpu_rate, acc = once(
                         key, batch_size=batch_size, seed=round_, epochs=args.epochs, **common
                     )
                     rates[key].append(rate)
+                    cpu_rates[key].append(cpu_rate)
                     accs[key].append(acc)
-            hand = rates["hand fp32"]
+            hand, cpu_hand = rates["hand fp32"], cpu_rates["hand fp32"]
             print(f"\nbatch size {batch_size}")
             for key in METHODS:
                 ratios = [mine / base for mine, base in zip(rates[key], hand, strict=True)]
+                cpu_ratios = [a / b for a, b in zip(cpu_rates[key], cpu_hand, strict=True)]
                 median = statistics.median(rates[key])
                 achieved = median / n_train * epoch_flops  # FLOP/s
                 extra = f" ({100 * achieved / peak16:.1f}% of bf16)" if "bf16" in key else ""
                 print(
                     f"  {key:13s} {median:7.0f} images/s  ratio to hand fp32 {spread(ratios)}  "
+                    f"cpu {statistics.median(cpu_rates[key]):7.0f} images/s {spread(cpu_ratios)}  "
                     f"val accuracy {statistics.median(accs[key]):.3f}  "
                     f"{achieved / 1e9:5.1f} GFLOP/s = {100 * achieved / peak32:.1f}% of fp32 "
                     f"peak{extra}"

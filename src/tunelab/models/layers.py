@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tunelab.models.activations import create_activation
+from tunelab.models.activations import ACTIVATIONS, create_activation
 
 
 def conv_bn_act(
@@ -30,6 +30,13 @@ def conv_bn_act(
         nn.BatchNorm2d(out_channels),
         create_activation(activation),
     )
+
+
+def act_pool(activation: str, pool: nn.Module) -> list[nn.Module]:
+    """``activation`` then ``pool``, or the pool first where that is the same function
+    (:attr:`ActivationInfo.commutes_with_max`): the activation then sees 4x fewer values."""
+    act = create_activation(activation)
+    return [pool, act] if ACTIVATIONS[activation].commutes_with_max else [act, pool]
 
 
 def stem_stride(input_size: tuple[int, int] | None) -> int:
