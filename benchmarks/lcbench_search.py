@@ -185,8 +185,13 @@ def run_optuna(task: str, seed: int, limit: float, sampler: str, pruner: str) ->
         "none": optuna.pruners.NopPruner,
         "hyperband": optuna.pruners.HyperbandPruner,
     }
+    # A fixed study name: HyperbandPruner picks each trial's bracket from a hash of it, so
+    # a made-up name (Optuna's default) would make the Hyperband rows differ run to run.
     study = optuna.create_study(
-        direction="maximize", sampler=samplers[sampler](), pruner=pruners[pruner]()
+        study_name=f"lcbench-{task}-{seed}",
+        direction="maximize",
+        sampler=samplers[sampler](),
+        pruner=pruners[pruner](),
     )
     stop = StopAtSimulatedBudget(task, limit)
     study.optimize(objective, n_trials=1_000_000, callbacks=[stop])
@@ -235,7 +240,8 @@ def _versions() -> str:
 
     import optuna
 
-    found = [f"optuna{optuna.__version__}", f"ort{version('onnxruntime')}"]
+    # "named": Optuna studies have fixed names since the Hyperband rows were made repeatable
+    found = [f"optuna{optuna.__version__}", f"ort{version('onnxruntime')}", "named"]
     tools = subprocess.run(
         [SMAC_PYTHON, "-c", "from importlib.metadata import version as v; "
          "print(f'smac{v(\"smac\")}_dehb{v(\"dehb\")}')"],
