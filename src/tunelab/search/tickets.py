@@ -123,7 +123,8 @@ def _claim(storage: RDBStorage, trial_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     with _create_scoped_session(storage.scoped_session) as session:
-        return bool(session.execute(claim).rowcount == 1)
+        result: Any = session.execute(claim)  # a CursorResult: it has the rowcount
+        return bool(result.rowcount == 1)
 
 
 def _limit(session: Any, study_id: int) -> int | None:
