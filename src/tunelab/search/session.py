@@ -29,17 +29,17 @@ from optuna.trial import TrialState
 
 from tunelab.errors import TunelabError
 from tunelab.machine import cores
-from tunelab.search.pruners import create_pruner
 from tunelab.search.reporter import Diverged, Pruned, Reporter, trial_seed
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
 from tunelab.search.storage import (
     STUDY_ATTR,
+    fail_dead_here,
     fail_own_running,
     open_storage,
     storage_url,
     use_heartbeat,
 )
-from tunelab.search.strategies import SearchContext, create_sampler
+from tunelab.search.strategies import SearchContext
 from tunelab.search.tickets import NoTrialLeft, count
 
 Objective = Callable[[dict[str, Any], Reporter], float]
@@ -133,6 +133,10 @@ class SessionPlan:
     n_trials: int | None = None
     #: Optuna's log level in the caller, passed on to worker processes and Ray tasks.
     optuna_verbosity: int = field(default_factory=optuna.logging.get_verbosity)
+    #: Trials that run at once when the study is reproducible: trial n then learns from
+    #: trials 0 .. n - lag only (see :mod:`tunelab.search.ordered`); None: from whatever
+    #: has finished.
+    lag: int | None = None
 
 
 def expected_duration(study: optuna.Study) -> float | None:
@@ -179,7 +183,7 @@ def run_session(
                 continue
             if reason:
                 return reason[0]
-            sampler = study.sampler
+            sampler = getattr(study.sampler, "grid", None) or study.sampler
             if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study):
                 return "exhausted"
             return "callback"
@@ -253,8 +257,10 @@ WAIT_POLL = 1.0
 
 
 def _wait_for_others(study: optuna.Study) -> None:
-    """Pause, then fail (and re-queue) the trials whose heartbeat stopped."""
+    """Pause, then fail the trials whose process here died, and fail (and re-queue) those
+    whose heartbeat stopped."""
     time.sleep(WAIT_POLL)
+    fail_dead_here(study)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
@@ -267,13 +273,15 @@ def load_study_for(url: str, study_name: str, plan: SessionPlan) -> optuna.Study
     :func:`tunelab.search.storage.use_heartbeat`).
     """
     optuna.logging.set_verbosity(plan.optuna_verbosity)
+    from tunelab.search.ordered import search_parts
+
     storage = open_storage(storage_url(url))
     assert storage is not None
+    sampler, pruner = search_parts(
+        plan.strategy, plan.pruner, plan.context, plan.lag, plan.study_seed
+    )
     study = optuna.load_study(
-        study_name=study_name,
-        storage=storage,
-        sampler=create_sampler(plan.strategy, plan.context),
-        pruner=create_pruner(plan.pruner, plan.context),
+        study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
     )
     beat = study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
     if isinstance(beat, dict):
