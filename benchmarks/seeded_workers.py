@@ -2,7 +2,7 @@
 seeded (trial n learns from trials 0..n-2 only, waiting for them) against free (from
 whatever has finished).
 
-The same tune (digits by default, learning rate and dropout searched, the default pruner,
+The same tune (digits by default, an MLP, learning rate and dropout searched, the default pruner,
 a fixed number of trials of a few epochs) runs in both modes, interleaved (seeded first
 in even repeats, free first in odd ones) so that a change in the machine's load hits both
 alike. Prints each tune's trials per minute, then per mode the median and the spread
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-FIXES = ["model=simple-cnn", "activation=relu", "weight_decay=0", "optimizer=adam",
+FIXES = ["model=mlp", "activation=relu", "weight_decay=0", "optimizer=adam",
          "batch_size=32"]  # fmt: skip
 MODES = {"seeded": True, "free": False}
 

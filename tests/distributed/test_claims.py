@@ -71,6 +71,7 @@ def test_every_queued_trial_is_claimed_by_exactly_one_process(url: str) -> None:
         trials = optuna.load_study(study_name="s", storage=open_storage(url)).trials
     assert len(trials) == QUEUED  # no trial created beyond the queue
     assert all(t.state == TrialState.RUNNING and t.datetime_start for t in trials)
+    assert all(isinstance(t.user_attrs.get("pid"), int) for t in trials)  # who claimed it
     assert {t.number: t.system_attrs["fixed_params"]["x"] for t in trials} == {
         n: float(n) for n in range(QUEUED)
     }

@@ -55,6 +55,9 @@ def run(argv: list[str] | None = None) -> int:
     """Entry point: a one-line message and a non-zero exit for every user error."""
     import warnings
 
+    from tunelab.errors import keep_interrupts
+
+    keep_interrupts()
     # The commands print the run's own warnings as lines; Python's copy would say it twice.
     warnings.filterwarnings("ignore", message=r"batch_size \d+ is larger than the training set")
     try:

@@ -19,7 +19,8 @@ Two checks keep the count exact:
 
 Claiming a queued trial (a resume's re-queued trial, a retry, a known-good start) is one
 conditional ``UPDATE ... WHERE state = WAITING``: of two processes that saw the same
-waiting trial, exactly one changes the row and the other moves on to the next. (Optuna's
+waiting trial, exactly one changes the row and the other moves on to the next. The same
+transaction (and the one creating a fresh trial) records the claimer's host and pid. (Optuna's
 read-then-write relies on ``SELECT ... FOR UPDATE``, which SQLite ignores, so two workers
 could both run one re-queued trial.)
 
@@ -30,6 +31,8 @@ The limit is read from the study's own record (user attribute ``tunelab``, key
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -98,6 +101,7 @@ class TicketedStorage(RDBStorage):
             # Counted after the insert, inside its transaction: see the module doc.
             if limit is not None and _holders(session, study_id) > limit:
                 raise NoTrialLeft(f"the study's {limit} trials are all taken")
+            _mark_taken(self, session, int(trial.trial_id))
         return trial
 
     def set_trial_state_values(
@@ -124,7 +128,28 @@ def _claim(storage: RDBStorage, trial_id: int) -> bool:
     )
     with _create_scoped_session(storage.scoped_session) as session:
         result: Any = session.execute(claim)  # a CursorResult: it has the rowcount
-        return bool(result.rowcount == 1)
+        if result.rowcount != 1:
+            return False
+        _mark_taken(storage, session, trial_id)
+        return True
+
+
+def _mark_taken(storage: RDBStorage, session: Any, trial_id: int) -> None:
+    """Record who runs the trial (host, pid, a first heartbeat) in the transaction that
+    makes it RUNNING: a process killed a moment later leaves a trial that a resume (or the
+    heartbeat) recovers, never one RUNNING forever with no owner."""
+    from optuna.storages._rdb import models
+
+    attrs = models.TrialUserAttributeModel
+    session.query(attrs).filter(attrs.trial_id == trial_id, attrs.key.in_(("host", "pid"))).delete(
+        synchronize_session=False
+    )
+    session.add(attrs(trial_id=trial_id, key="host", value_json=json.dumps(socket.gethostname())))
+    session.add(attrs(trial_id=trial_id, key="pid", value_json=json.dumps(os.getpid())))
+    if storage.heartbeat_interval is not None:
+        beats = models.TrialHeartbeatModel
+        if session.query(beats).filter(beats.trial_id == trial_id).one_or_none() is None:
+            session.add(beats(trial_id=trial_id))
 
 
 def _limit(session: Any, study_id: int) -> int | None:
