@@ -62,12 +62,14 @@ def keep_interrupts() -> None:
     prints a traceback and loses the interrupt; raise it again in the main thread instead."""
     import _thread
     import sys
+    import threading
 
     default = sys.unraisablehook
 
     def hook(unraisable: sys.UnraisableHookArgs) -> None:
         if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
-            _thread.interrupt_main()
+            # From another thread: raised here, inside the hook, it would be ignored again.
+            threading.Thread(target=_thread.interrupt_main, daemon=True).start()
             return
         default(unraisable)
 
