@@ -55,3 +55,22 @@ def unknown_choice(what: str, given: str, choices: Iterable[str]) -> TunelabErro
     return TunelabError(
         f"unknown {what} {given!r}.{did_you_mean(given, options)} Allowed: {', '.join(options)}."
     )
+
+
+def keep_interrupts() -> None:
+    """A Ctrl-C that lands in a weakref or ``__del__`` callback is "ignored" by Python, which
+    prints a traceback and loses the interrupt; raise it again in the main thread instead."""
+    import _thread
+    import sys
+    import threading
+
+    default = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # From another thread: raised here, inside the hook, it would be ignored again.
+            threading.Thread(target=_thread.interrupt_main, daemon=True).start()
+            return
+        default(unraisable)
+
+    sys.unraisablehook = hook

@@ -55,6 +55,9 @@ def run(argv: list[str] | None = None) -> int:
     """Entry point: a one-line message and a non-zero exit for every user error."""
     import warnings
 
+    from tunelab.errors import keep_interrupts
+
+    keep_interrupts()
     # The commands print the run's own warnings as lines; Python's copy would say it twice.
     warnings.filterwarnings("ignore", message=r"batch_size \d+ is larger than the training set")
     try:
@@ -88,8 +91,11 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug: still one line (TUNELAB_DEBUG=1 shows the traceback)
         if os.environ.get("TUNELAB_DEBUG"):
             raise
-        if type(err).__module__.startswith("sqlalchemy"):  # the study database said no
-            cause = one_line(str(getattr(err, "orig", None) or err), 300)
+        said: BaseException = err
+        if type(err).__name__ == "StorageInternalError" and err.__cause__ is not None:
+            said = err.__cause__  # Optuna's wrapper of the database's own answer
+        if type(said).__module__.startswith("sqlalchemy"):  # the study database said no
+            cause = one_line(str(getattr(said, "orig", None) or said), 300)
             typer.echo(
                 f"error: the study storage refused the operation ({cause}). Check that the "
                 "database file and its folder are writable (or the server reachable), or "

@@ -29,6 +29,13 @@ def tune_command(
         help="Trials run at once: local processes (default 1) or Ray tasks (default: what "
         "the cluster fits). 0: run none here, for `tunelab worker` on other machines.",
     ),
+    reproducible: bool = typer.Option(
+        True,
+        "--reproducible/--free",
+        help="With --workers > 1: trial n learns only from trials 0..n-workers (waiting for "
+        "them), so the same seed gives the same study. --free: from whatever has finished; "
+        "more trials per minute, but a rerun gives another study.",
+    ),
     space: Path | None = typer.Option(None, "--space", help="YAML/JSON search space file."),
     fix: list[str] | None = typer.Option(None, "--fix", help="Fix a knob: optimizer=adam."),
     range_: list[str] | None = typer.Option(
@@ -128,6 +135,7 @@ def tune_command(
         budget_seconds=seconds,
         workers=workers,
         resume=resume,
+        reproducible=reproducible,
         **cluster.tune_options(),
         keep_weights=keep_weights,
         cv=cv,

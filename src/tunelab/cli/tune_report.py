@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -29,8 +30,26 @@ def tune_report_command(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     loaded = load_stored_study(study, store=runs_dir, storage=storage)
-    outputs = study_outputs(loaded, store=runs_dir, evaluator=evaluator)
+    try:
+        outputs = study_outputs(loaded, store=runs_dir, evaluator=evaluator)
+    except OSError as err:  # a read-only store, a full disk
+        raise _cannot_write(study, storage, runs_dir, err) from None
     if as_json:
         print_json({"study": study, **outputs.to_dict()})
         return
     show_outputs(outputs)
+
+
+def _cannot_write(study: str, storage: str | None, runs_dir: Path | None, err: OSError) -> Any:
+    from tunelab.errors import TunelabError
+    from tunelab.report.study_outputs import studies_folder
+
+    folder = studies_folder(runs_dir)
+    url = storage or f"sqlite:///{(folder / f'{study}.db').resolve()}"
+    return TunelabError(
+        f"cannot write the report of study {study!r} in {folder}: "
+        f"{err.strerror or err} ({err.filename or folder}). tune-report writes "
+        f"<study>-report.html, its plots and importances there: make that folder writable, "
+        f"or read the study from where it is and write elsewhere: "
+        f"--storage {url} --runs-dir ANOTHER_FOLDER."
+    )

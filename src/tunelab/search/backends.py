@@ -38,6 +38,11 @@ class Runner(Protocol):
         """Whether the objective travels to other processes (so it must pickle)."""
         ...
 
+    @property
+    def parallel(self) -> int:
+        """How many trials run at once here (known once :meth:`check_storage` ran)."""
+        ...
+
     def check_storage(self, url: str | None) -> None:
         """Fail early when the trials' processes could not reach ``url``."""
         ...
@@ -56,6 +61,10 @@ class LocalRunner:
     @property
     def in_processes(self) -> bool:
         return self.workers > 1
+
+    @property
+    def parallel(self) -> int:
+        return self.workers
 
     def check_storage(self, url: str | None) -> None:
         pass

@@ -29,7 +29,8 @@ import optuna
 from tunelab.errors import TunelabError, unknown_choice
 from tunelab.search import backends
 from tunelab.search import storage as stores
-from tunelab.search.pruners import PRUNERS, create_pruner, resolve_pruner
+from tunelab.search.ordered import search_parts
+from tunelab.search.pruners import PRUNERS, resolve_pruner
 from tunelab.search.ray_backend import RayOptions
 from tunelab.search.results import TuneResult, build_result
 from tunelab.search.session import Callback, Objective, SessionPlan
@@ -37,7 +38,6 @@ from tunelab.search.space import check_point, jsonable, space_to_dict, validate_
 from tunelab.search.strategies import (
     STRATEGIES,
     SearchContext,
-    create_sampler,
     resolve_strategy,
 )
 from tunelab.search.tickets import count
@@ -65,6 +65,7 @@ def tune(
     backend: str = "local",
     ray: RayOptions | None = None,
     record: Mapping[str, Any] | None = None,
+    reproducible: bool = True,
 ) -> TuneResult:
     """Search ``space`` for the parameters that maximise (or minimise) ``objective``.
 
@@ -101,6 +102,11 @@ def tune(
             (:func:`tunelab.search.worker.join`, ``tunelab worker``).
         seed: seeds the strategy and, per trial, ``reporter.seed``
             (see :func:`trial_seed`); a resumed study keeps its original seed.
+        reproducible: with trials running at once (``workers > 1``), trial *n* is
+            sampled and pruned from trials ``0 .. n - workers`` only, waiting for them,
+            so the same call gives the same study (see :mod:`tunelab.search.ordered`;
+            it costs trials per minute). False: each trial learns from whatever has
+            finished, faster but dependent on timing. ``workers=0`` records no order.
         resume: continue the existing study ``study_name`` in ``storage``.
         direction: "maximize" (accuracy) or "minimize" (loss).
         max_resource: the last step (epoch) a trial reports, when known; used by
@@ -150,6 +156,7 @@ def tune(
         url = stores.temporary_sqlite()
     runner.check_storage(url)
     store = stores.open_storage(url)
+    stores.check_writable(store, url)
     name = stores.choose_study_name(study_name, stores.study_names(store), resume=resume, url=url)
     settings: dict[str, Any] = {"seed": seed, "direction": direction}
     study, settings = stores.create_or_load(
@@ -170,8 +177,8 @@ def tune(
         max_resource=max_resource,
     )
     strategy_name = resolve_strategy(strategy, context)
-    study.sampler = create_sampler(strategy_name, context)
-    study.pruner = create_pruner(pruner, context)
+    lag = runner.parallel if reproducible and runner.parallel > 1 else None
+    study.sampler, study.pruner = search_parts(strategy_name, pruner, context, lag, study_seed)
     deadline = None if budget_seconds is None else started + budget_seconds
     interval, grace = stores.heartbeat_settings()
     study.set_user_attr(
@@ -187,6 +194,7 @@ def tune(
             "budget_seconds": budget_seconds,
             "deadline": deadline,
             "heartbeat": {"interval": interval, "grace": grace},
+            "lag": lag,
         },
     )
     _queue(study, store, points, resume=resume, n_trials=n_trials)
@@ -201,6 +209,7 @@ def tune(
         deadline=deadline,
         callbacks=tuple(callbacks or ()),
         n_trials=n_trials,
+        lag=lag,
     )
     reason = runner.run(study, url, plan)
     if reason == "failing":

@@ -122,6 +122,10 @@ class RayRunner:
             ) from None
         self.started_here = True
 
+    @property
+    def parallel(self) -> int:
+        return self.tasks
+
     def check_storage(self, url: str | None) -> None:
         """Connect; fail before the study is touched if the cluster cannot run the trials:
         too small for one trial, or several machines that cannot share a SQLite file."""

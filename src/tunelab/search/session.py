@@ -18,6 +18,7 @@ import signal
 import socket
 import statistics
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,19 +28,25 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from tunelab.errors import TunelabError
+from tunelab.errors import TunelabError, keep_interrupts
 from tunelab.machine import cores
-from tunelab.search.pruners import create_pruner
-from tunelab.search.reporter import Diverged, Pruned, Reporter, trial_seed
+from tunelab.search.reporter import (
+    SHORT_TRIAL_FAILURES,
+    Diverged,
+    Pruned,
+    Reporter,
+    trial_seed,
+)
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
 from tunelab.search.storage import (
     STUDY_ATTR,
+    fail_dead_here,
     fail_own_running,
     open_storage,
     storage_url,
     use_heartbeat,
 )
-from tunelab.search.strategies import SearchContext, create_sampler
+from tunelab.search.strategies import SearchContext
 from tunelab.search.tickets import NoTrialLeft, count
 
 Objective = Callable[[dict[str, Any], Reporter], float]
@@ -133,6 +140,12 @@ class SessionPlan:
     n_trials: int | None = None
     #: Optuna's log level in the caller, passed on to worker processes and Ray tasks.
     optuna_verbosity: int = field(default_factory=optuna.logging.get_verbosity)
+    #: Whether failed trials are logged without a traceback (the CLI's choice), likewise.
+    short_failures: bool = field(default_factory=lambda: SHORT_TRIAL_FAILURES.all_errors)
+    #: Trials that run at once when the study is reproducible: trial n then learns from
+    #: trials 0 .. n - lag only (see :mod:`tunelab.search.ordered`); None: from whatever
+    #: has finished.
+    lag: int | None = None
 
 
 def expected_duration(study: optuna.Study) -> float | None:
@@ -179,7 +192,7 @@ def run_session(
                 continue
             if reason:
                 return reason[0]
-            sampler = study.sampler
+            sampler = getattr(study.sampler, "grid", None) or study.sampler
             if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study):
                 return "exhausted"
             return "callback"
@@ -253,8 +266,10 @@ WAIT_POLL = 1.0
 
 
 def _wait_for_others(study: optuna.Study) -> None:
-    """Pause, then fail (and re-queue) the trials whose heartbeat stopped."""
+    """Pause, then fail the trials whose process here died, and fail (and re-queue) those
+    whose heartbeat stopped."""
     time.sleep(WAIT_POLL)
+    fail_dead_here(study)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
@@ -267,13 +282,16 @@ def load_study_for(url: str, study_name: str, plan: SessionPlan) -> optuna.Study
     :func:`tunelab.search.storage.use_heartbeat`).
     """
     optuna.logging.set_verbosity(plan.optuna_verbosity)
+    SHORT_TRIAL_FAILURES.all_errors = plan.short_failures
+    from tunelab.search.ordered import search_parts
+
     storage = open_storage(storage_url(url))
     assert storage is not None
+    sampler, pruner = search_parts(
+        plan.strategy, plan.pruner, plan.context, plan.lag, plan.study_seed
+    )
     study = optuna.load_study(
-        study_name=study_name,
-        storage=storage,
-        sampler=create_sampler(plan.strategy, plan.context),
-        pruner=create_pruner(plan.pruner, plan.context),
+        study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
     )
     beat = study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
     if isinstance(beat, dict):
@@ -294,12 +312,15 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """Get a SIGINT when the parent process dies (a kill -9 of the tune): the worker then
     records its trial as interrupted and exits, instead of running on as an orphan.
 
-    Linux's ``PR_SET_PDEATHSIG``; elsewhere a thread watches the parent's pid."""
-    parent = os.getppid()
+    Linux's ``PR_SET_PDEATHSIG``; elsewhere a thread watches the parent's pid.
+    ``parent``: the pid that started this process (default: its parent now), so that a
+    parent that died before this call is noticed too."""
+    if parent is None:
+        parent = os.getppid()
     try:
         import ctypes
 
@@ -328,9 +349,12 @@ def _worker_main(
     stop_event: Any,
     results: Any,
 ) -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # started deaf: see run_workers
+    keep_interrupts()
     limit_threads(cores() // plan.context.workers)
-    die_with_parent()
     try:
+        parent = multiprocessing.parent_process()
+        die_with_parent(parent.pid if parent is not None else None)
         study = load_study_for(url, study_name, plan)
         reason = run_session(study, plan, stop_event.is_set)
         results.put((index, reason, None))
@@ -351,17 +375,27 @@ def run_workers(url: str, study_name: str, plan: SessionPlan) -> str:
     stop_event = ctx.Event()
     results = ctx.Queue()
     processes = []
-    for index in range(workers):
-        # Each worker samples from its own stream, or they would all propose the same points.
-        seed = worker_seed(plan.context.seed, index)
-        worker_plan = replace(plan, context=replace(plan.context, seed=seed))
-        process = ctx.Process(
-            target=_worker_main,
-            args=(index, url, study_name, worker_plan, stop_event, results),
-            name=f"tunelab-worker-{index}",
-        )
-        process.start()
-        processes.append(process)
+    # A worker starts deaf to Ctrl-C (an ignored signal stays ignored across exec) until
+    # _worker_main listens: one arriving while it still imports torch would print a
+    # traceback. A worker that never gets to listen is terminated by _stop_workers.
+    deaf = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if deaf else None
+    try:
+        for index in range(workers):
+            # Each worker samples from its own stream, or they would all propose the same
+            # points (a reproducible study seeds each trial by its number instead).
+            seed = worker_seed(plan.context.seed, index)
+            worker_plan = replace(plan, context=replace(plan.context, seed=seed))
+            process = ctx.Process(
+                target=_worker_main,
+                args=(index, url, study_name, worker_plan, stop_event, results),
+                name=f"tunelab-worker-{index}",
+            )
+            process.start()
+            processes.append(process)
+    finally:
+        if deaf:
+            signal.signal(signal.SIGINT, previous)
     interrupted = False
     try:
         for process in processes:

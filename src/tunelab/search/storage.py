@@ -65,6 +65,8 @@ def storage_url(storage: str | os.PathLike[str] | None) -> str | None:
         return f"sqlite:///{path}"
     if text.startswith("sqlite:") and text != "sqlite:///:memory:":
         file = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else ""
+        if file.startswith("file:"):  # an SQLite URI (?mode=ro&uri=true): the path inside
+            file = file.removeprefix("file:").split("?", 1)[0]
         if not file.strip() or file.endswith("/"):
             raise TunelabError(
                 f"storage {text!r} names no database file. Give one after the three slashes, "
@@ -102,9 +104,12 @@ def display_url(url: str | None) -> str:
     if url is None:
         return "memory"
     try:
+        from urllib.parse import unquote
+
         from sqlalchemy.engine import make_url
 
-        return make_url(url).render_as_string(hide_password=True)
+        # unquoted: an SQLite URI's "file:" would read "file%3A"; a password is *** anyway
+        return unquote(make_url(url).render_as_string(hide_password=True))
     except Exception:  # not a URL SQLAlchemy can parse: hide everything before the host
         return re.sub(r"//[^/@]*@", "//***@", url)
 
@@ -171,6 +176,27 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                 f"cannot open storage {display_url(url)!r}: {_reason(exc, url)}. Use a URL "
                 f"such as sqlite:///study.db or postgresql://user@host:5432/db."
             ) from None
+
+
+def check_writable(storage: optuna.storages.BaseStorage | None, url: str | None) -> None:
+    """Fail with one line when ``storage`` refuses writes (a read-only file, folder, mount or
+    database user): a tune records every trial there, so it must fail before it starts."""
+    backend = getattr(storage, "_backend", storage)  # under Optuna's cache, if any
+    if not isinstance(backend, RDBStorage):
+        return
+    from sqlalchemy import text
+
+    try:
+        with backend.engine.begin() as connection:  # a write that changes nothing
+            connection.execute(
+                text("UPDATE version_info SET schema_version = schema_version WHERE 1 = 0")
+            )
+    except SQLAlchemyError as exc:
+        raise TunelabError(
+            f"cannot write to storage {display_url(url)!r}: {_reason(exc, url or '')}. A tune "
+            "records its trials there: make the database file and its folder writable (or "
+            "grant the database user writes), or give another --storage."
+        ) from None
 
 
 def _reason(exc: Exception, url: str) -> str:
@@ -261,7 +287,8 @@ def counted_trials(trials: Iterable[optuna.trial.FrozenTrial]) -> int:
     return count(trials).counted
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs on this host (and is not this process)."""
     if pid == os.getpid():
         return False  # a trial of ours from an earlier, finished call in this process
     try:
@@ -295,12 +322,7 @@ def recover(
     """
     if storage is None:
         return 0
-    host = socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        attrs = trial.user_attrs
-        pid = attrs.get("pid")
-        if attrs.get("host") == host and isinstance(pid, int) and not _process_alive(pid):
-            fail_trial(storage, trial, "abandoned")
+    fail_dead_here(study)
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get("retry_of") for t in trials}
     retried |= {t.system_attrs.get("failed_trial") for t in trials}
@@ -316,6 +338,26 @@ def recover(
             study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
             queued += 1
     return queued
+
+
+def fail_dead_here(
+    study: optuna.Study, trials: Iterable[optuna.trial.FrozenTrial] | None = None
+) -> int:
+    """Mark abandoned the RUNNING trials (of ``trials``, default all) whose process on this
+    host is gone, at once rather than after the heartbeat's grace period; returns how many.
+    """
+    host = socket.gethostname()
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    failed = 0
+    for trial in trials:
+        pid = trial.user_attrs.get("pid")
+        if trial.state != TrialState.RUNNING or trial.user_attrs.get("host") != host:
+            continue
+        if isinstance(pid, int) and not process_alive(pid):
+            fail_trial(study._storage, trial, "abandoned")
+            failed += 1
+    return failed
 
 
 def fail_own_running(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:

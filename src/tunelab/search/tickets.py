@@ -17,6 +17,13 @@ Two checks keep the count exact:
   the first check at the same moment cannot both get the last ticket: the second sees the
   first's trial and gets :class:`NoTrialLeft` instead of a trial beyond the count.
 
+Claiming a queued trial (a resume's re-queued trial, a retry, a known-good start) is one
+conditional ``UPDATE ... WHERE state = WAITING``: of two processes that saw the same
+waiting trial, exactly one changes the row and the other moves on to the next. The same
+transaction (and the one creating a fresh trial) records the claimer's host and pid. (Optuna's
+read-then-write relies on ``SELECT ... FOR UPDATE``, which SQLite ignores, so two workers
+could both run one re-queued trial.)
+
 The limit is read from the study's own record (user attribute ``tunelab``, key
 ``n_trials``), so every process enforces the latest one, whichever started it.
 """
@@ -24,8 +31,11 @@ The limit is read from the study's own record (user attribute ``tunelab``, key
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import optuna
@@ -91,7 +101,55 @@ class TicketedStorage(RDBStorage):
             # Counted after the insert, inside its transaction: see the module doc.
             if limit is not None and _holders(session, study_id) > limit:
                 raise NoTrialLeft(f"the study's {limit} trials are all taken")
+            _mark_taken(self, session, int(trial.trial_id))
         return trial
+
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        if state != TrialState.RUNNING or values is not None:
+            return super().set_trial_state_values(trial_id, state, values)
+        return _claim(self, trial_id)
+
+
+def _claim(storage: RDBStorage, trial_id: int) -> bool:
+    """Move a WAITING trial to RUNNING in one statement; False when another process did."""
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+    from sqlalchemy import update
+
+    trials = models.TrialModel
+    started = datetime.now(timezone.utc).replace(tzinfo=None)  # Optuna stores naive UTC
+    claim = (
+        update(trials)
+        .where(trials.trial_id == trial_id, trials.state == TrialState.WAITING)
+        .values({trials.state: TrialState.RUNNING, trials._datetime_start_utc: started})
+        .execution_options(synchronize_session=False)
+    )
+    with _create_scoped_session(storage.scoped_session) as session:
+        result: Any = session.execute(claim)  # a CursorResult: it has the rowcount
+        if result.rowcount != 1:
+            return False
+        _mark_taken(storage, session, trial_id)
+        return True
+
+
+def _mark_taken(storage: RDBStorage, session: Any, trial_id: int) -> None:
+    """Record who runs the trial (host, pid, a first heartbeat) in the transaction that
+    makes it RUNNING: a process killed a moment later leaves a trial that a resume (or the
+    heartbeat) recovers, never one RUNNING forever with no owner."""
+    from optuna.storages._rdb import models
+
+    attrs = models.TrialUserAttributeModel
+    session.query(attrs).filter(attrs.trial_id == trial_id, attrs.key.in_(("host", "pid"))).delete(
+        synchronize_session=False
+    )
+    session.add(attrs(trial_id=trial_id, key="host", value_json=json.dumps(socket.gethostname())))
+    session.add(attrs(trial_id=trial_id, key="pid", value_json=json.dumps(os.getpid())))
+    if storage.heartbeat_interval is not None:
+        beats = models.TrialHeartbeatModel
+        if session.query(beats).filter(beats.trial_id == trial_id).one_or_none() is None:
+            session.add(beats(trial_id=trial_id))
 
 
 def _limit(session: Any, study_id: int) -> int | None:

@@ -82,6 +82,7 @@ def join(
     settings = study_settings(storage, study_name)
     url = stores.storage_url(storage)
     assert url is not None
+    stores.check_writable(stores.open_storage(url), url)
     plan = plan_from_settings(settings, objective, callbacks)
     study = load_study_for(url, study_name, plan)
     reason = run_session(study, plan, stop_requested)
@@ -120,6 +121,7 @@ def plan_from_settings(
         deadline=settings.get("deadline"),
         callbacks=tuple(callbacks or ()),
         n_trials=settings.get("n_trials"),
+        lag=settings.get("lag"),
     )
 
 

@@ -179,6 +179,7 @@ def tune_images(
     budget_seconds: float | None = None,
     workers: int | None = 1,
     resume: bool = False,
+    reproducible: bool = True,
     known_good: bool = True,
     keep_weights: int | None = 3,
     cv: int | None = None,
@@ -207,9 +208,9 @@ def tune_images(
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
     the objective's settings from the study). ``backend``, ``ray`` and ``workers`` are
-    the engine's (see :func:`tunelab.search.engine.tune`); so are ``callbacks``, Optuna
-    callbacks ``(study, trial)`` run after each trial (one that calls ``study.stop()``
-    ends the tune between trials, as the web app's stop button does).
+    the engine's (see :func:`tunelab.search.engine.tune`), as is ``reproducible``; so are
+    ``callbacks``, Optuna callbacks ``(study, trial)`` run after each trial (one that
+    calls ``study.stop()`` ends the tune between trials, as the web app's stop button does).
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -277,6 +278,7 @@ def tune_images(
             workers=workers,
             seed=hp.seed,
             resume=resume,
+            reproducible=reproducible,
             max_resource=hp.epochs,
             initial_points=points if not resume else None,
             callbacks=after_trial or None,
