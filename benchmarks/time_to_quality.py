@@ -1,62 +1,134 @@
-"""Time to quality on piximi-mnist: `tunelab tune` against three hand-written Optuna loops.
+"""Time to quality on real images: test accuracy of each tuner's incumbent by CPU time.
 
-A fixed, stratified 20 % of ``labelled/`` is set aside as the test set first; every method
-tunes on the other 80 % (which tunelab's trainer splits 75/25 into training and
-validation, the same split for every trial) over the same knobs (tunelab's default space)
-and the same epoch cap, for the same wall-clock budget:
+Two data sets, each split first into a fixed, stratified 40 % test set (seed 0) and the
+rest, on which every method tunes (tunelab's trainer splits that 75/25 into training and
+validation, the same split for every trial of a seed):
 
-  tunelab         tunelab.tune_images(strategy="auto", pruner="auto"), known-good starts
+  piximi-mnist    ../shared/datasets/piximi-mnist/labelled (942 digits, 28x28, 10 classes)
+  cells           synthetic two-channel microscopy crops built here, deterministically
+                  (:func:`make_cells`): 4 classes told apart by shape *and* by the nucleus
+                  channel, images of varying size (resized to the common 28x28), noisy
+
+Methods, over the same knobs (tunelab's default space) and the same epoch cap:
+
+  tunelab         tunelab.tune_images(strategy="auto", pruner="auto"), as shipped
   tpe             plain Optuna loop: TPESampler(seed), no early stopping
-  tpe+hyperband   the same with Optuna's HyperbandPruner(min_resource=1, max_resource=epochs)
+  tpe+hyperband   the same with HyperbandPruner(min_resource=1, max_resource=epochs)
   random          plain Optuna loop: RandomSampler(seed), no early stopping
+  piximi-default  one training run with Piximi's defaults (simple-cnn, Adam 0.01, batch 32)
 
-Each baseline trial is an ordinary ``tunelab.train`` run (so the only differences are the
-sampler, the pruner and tunelab's starting points); it reports validation accuracy per
-epoch and its value is the best validation accuracy it reached. The best trial of each
-method is then scored on the test set, as is Piximi's default (SimpleCNN, Adam, 0.01,
-batch 32, 10 epochs) trained on the same 80 %.
+The clock is each method's own process CPU time (``time.process_time()``; one PyTorch
+thread, OMP_NUM_THREADS=1, no loader processes): seconds on one dedicated core, so the
+machine's load does not decide. A method stops at the first trial end past ``--budget``
+CPU seconds (an Optuna callback calling ``study.stop()``; tunelab gets it through
+``tune_images(callbacks=...)`` with a huge ``n_trials`` and no wall budget, which
+``auto`` only uses as a deadline). Every trial records its CPU time at finish, value,
+params and run; the *incumbent* at time t is the best validation value among trials
+complete by t, and its kept weights (every trial keeps them) are scored on the test set.
+Printed: median [min-max] over seeds of that test accuracy at budget/8, /4, /2 and 1
+(30, 60, 120, 240 s), with the test set's n.
 
-Printed per seed and as medians over seeds:
-  - best validation accuracy after each checkpoint (60 s, 120 s, ...);
-  - T_ref: the TPE loop's best after 4 minutes (the --reference time), and the seconds each
-    method took to first reach it (">budget" when it never did);
-  - ratios tunelab/tpe and tunelab/(tpe+hyperband) of those times (targets <= 1/3, <= 1/2);
-  - test accuracy of each method's best trial, and of Piximi's default.
+Per-trial overhead: a timing hook in the benchmark process (wrapping the trainer loop's
+``train_step`` and ``evaluate``) counts the CPU time spent in forward/backward/optimiser
+steps and validation; a trial's overhead is its CPU time (from the previous trial's end)
+minus that. Reported as the median per trial, and as a ratio to the bare Optuna loop
+(the ``tpe`` method: the same trainer with nothing around it but Optuna).
 
-Methods run one after another, their order rotated per seed so that a busy machine does
-not favour one. Threads per trial: 2 (the machine's cores), the same for every method.
+Jobs (dataset, seed, method) run seed-major with the method order rotated per seed, on
+``--procs`` spawned worker processes; each job's result is cached as JSON under
+``--cache``, so a rerun resumes and ``--report`` prints the tables from whatever finished.
 
-    python benchmarks/time_to_quality.py [--budget 240] [--seeds 3] [--data DIR]
+    python benchmarks/time_to_quality.py [--budget 240] [--seeds 5] [--procs 2] [--report]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "datasets" / "piximi-mnist" / "labelled"
-METHODS = ("tunelab", "tpe", "tpe+hyperband", "random")
+PIXIMI = HERE.parent.parent / "shared" / "datasets" / "piximi-mnist" / "labelled"
+DATASETS = ("piximi-mnist", "cells")
+SEARCHERS = ("tunelab", "tpe", "tpe+hyperband", "random")
+METHODS = (*SEARCHERS, "piximi-default")
+ANCHORS = ("tpe", "tpe+hyperband", "random")
 EPOCHS = 10  # the epoch cap of every trial (Piximi's default number of epochs)
+TEST_FRACTION = 0.4
+CELL_CLASSES = ("round", "elongated", "two-nuclei", "budding")
 
 
-def split_folder(source: Path, out: Path, test_fraction: float = 0.2) -> tuple[Path, Path]:
+# ---- data ---------------------------------------------------------------------------------
+
+
+def make_cells(root: Path, count: int = 940, seed: int = 0) -> Path:
+    """Write ``root/<class>/cellNNNN.tif``: two-channel (cytoplasm, nucleus) synthetic cells.
+
+    Shape alone confuses round with two-nuclei, the nucleus alone confuses round with
+    elongated and budding; the shape ranges overlap, the cells sit at random places and
+    angles, and every other image has a random size between 20 and 44 pixels (the rest
+    28x28, the size the loader resizes all to). Deterministic for a given ``seed``.
+    """
+    import tifffile
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % len(CELL_CLASSES)
+    rng.shuffle(labels)
+    for i, k in enumerate(labels):
+        size = 28 if i % 2 == 0 else int(rng.integers(20, 45))
+        s = size / 28  # shapes scale with the image
+        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+        cy, cx = rng.uniform(10, 18, 2) * s
+        r = rng.uniform(4.0, 6.0) * s
+        angle = rng.uniform(0, math.pi)
+        ca, sa = math.cos(angle), math.sin(angle)
+        u = (xx - cx) * ca + (yy - cy) * sa
+        v = -(xx - cx) * sa + (yy - cy) * ca
+        e = rng.uniform(1.0, 1.2) if k != 1 else rng.uniform(1.45, 1.9)
+        body = (u / (r * e)) ** 2 + (v / (r / e if k == 1 else r)) ** 2 <= 1
+        nuclei = [(0.0, 0.0)]
+        if k == 2:
+            d = rng.uniform(0.5, 0.65) * r
+            nuclei = [(-d, 0.0), (d, 0.0)]
+        if k == 3:  # a bud on one side of the mother cell
+            d = rng.uniform(0.9, 1.25) * r
+            body = body | ((u - d) ** 2 + v**2 <= (rng.uniform(0.55, 0.75) * r) ** 2)
+        nr = rng.uniform(0.3, 0.4) * r
+        nucleus = np.zeros_like(body)
+        for du, dv in nuclei:
+            jitter = rng.normal(0, 0.08 * r, 2)
+            nucleus |= (u - du - jitter[0]) ** 2 + (v - dv - jitter[1]) ** 2 <= nr**2
+        image = rng.normal(0.2, 0.06, (2, size, size))
+        image[0] += body * rng.uniform(0.4, 0.8)
+        image[1] += nucleus * rng.uniform(0.4, 0.8) + body * rng.uniform(0.0, 0.15)
+        folder = root / CELL_CLASSES[k]
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)
+        tifffile.imwrite(folder / f"cell{i:04d}.tif", pixels, photometric="minisblack")
+    return root
+
+
+def split_folder(source: Path, out: Path) -> tuple[Path, Path]:
     """Copy ``source`` into ``out/trainval`` and ``out/test`` (stratified, fixed seed 0)."""
     from sklearn.model_selection import train_test_split
 
     files = sorted(p for p in source.rglob("*") if p.is_file())
     labels = [p.parent.name for p in files]
-    rest, test = train_test_split(files, test_size=test_fraction, stratify=labels, random_state=0)
+    rest, test = train_test_split(files, test_size=TEST_FRACTION, stratify=labels, random_state=0)
     for part, chosen in (("trainval", rest), ("test", test)):
         for path in chosen:
             target = out / part / path.parent.name / path.name
@@ -65,71 +137,126 @@ def split_folder(source: Path, out: Path, test_fraction: float = 0.2) -> tuple[P
     return out / "trainval", out / "test"
 
 
-class Trajectory:
-    """(seconds since start, best value so far) after every finished trial."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.points: list[tuple[float, float]] = []
-        self.best = -math.inf
-        self.best_run: str | None = None
-        self.trials = 0
-
-    def add(self, value: float | None, run: str | None) -> None:
-        self.trials += 1
-        if value is not None and math.isfinite(value) and value > self.best:
-            self.best, self.best_run = value, run
-            self.points.append((time.perf_counter() - self.start, value))
-
-    def best_at(self, seconds: float) -> float | None:
-        values = [v for t, v in self.points if t <= seconds]
-        return max(values) if values else None
-
-    def time_to(self, target: float) -> float | None:
-        return next((t for t, v in self.points if v >= target - 1e-9), None)
+def prepare(name: str, cache: Path) -> tuple[Path, Path]:
+    """The data set's (trainval, test) folders under ``cache/data``, built once."""
+    out = cache / "data" / name
+    if (out / "done").exists():
+        return out / "trainval", out / "test"
+    shutil.rmtree(out, ignore_errors=True)  # a half-built one
+    if name == "piximi-mnist":
+        if not PIXIMI.is_dir():
+            raise SystemExit(f"no data set at {PIXIMI}; it is needed for piximi-mnist")
+        source = PIXIMI
+    else:
+        source = cache / "data" / "cells-all"
+        shutil.rmtree(source, ignore_errors=True)
+        make_cells(source)
+    split_folder(source, out)
+    (out / "done").write_text("")
+    return out / "trainval", out / "test"
 
 
-def run_tunelab(data: Path, store: Path, seed: int, budget: float) -> Trajectory:
+def count_files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+# ---- the clock and the forward/backward timer ---------------------------------------------
+
+
+class Compute:
+    """CPU seconds spent inside the trainer's train_step and evaluate (this process)."""
+
+    seconds = 0.0
+
+    @classmethod
+    def install(cls) -> None:
+        from tunelab.training import loop
+
+        def timed(function: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                start = time.process_time()
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    cls.seconds += time.process_time() - start
+
+            return wrapper
+
+        loop.train_step = timed(loop.train_step)  # type: ignore[assignment]
+        loop.evaluate = timed(loop.evaluate)  # type: ignore[assignment]
+
+
+class Recorder:
+    """Optuna callback: one record per finished trial; stops the study past the budget."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.start = time.process_time()
+        self.last_cpu = 0.0
+        self.last_compute = Compute.seconds
+        self.trials: list[dict[str, Any]] = []
+
+    def cpu(self) -> float:
+        return time.process_time() - self.start
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        now, compute = self.cpu(), Compute.seconds
+        value = trial.value if trial.state.name == "COMPLETE" else None
+        self.trials.append(
+            {
+                "number": trial.number,
+                "cpu": now,
+                "trial_cpu": now - self.last_cpu,
+                "compute_cpu": compute - self.last_compute,
+                "state": trial.state.name,
+                "value": value if value is not None and math.isfinite(value) else None,
+                "params": trial.params,
+                "run": trial.user_attrs.get("run"),
+            }
+        )
+        self.last_cpu, self.last_compute = now, compute
+        if now >= self.budget:
+            study.stop()
+
+
+# ---- methods --------------------------------------------------------------------------------
+
+
+def run_tunelab(data: Path, store: Path, seed: int, budget: float) -> Recorder:
     import tunelab
 
-    trajectory = Trajectory()
-    result = tunelab.tune_images(
+    recorder = Recorder(budget)
+    tunelab.tune_images(
         data,
-        tunelab.Hyperparameters(epochs=EPOCHS, seed=seed, threads=2),
+        tunelab.Hyperparameters(epochs=EPOCHS, seed=seed, threads=1),
         store=store,
         study_name=f"tunelab-{seed}",
-        budget_seconds=budget,
+        n_trials=1_000_000,  # the callback stops it; auto's startup count is then its usual
+        keep_weights=None,  # every trial keeps its weights, so any incumbent can be scored
+        callbacks=[recorder],
+        progress=False,
     )
-    # Rebuild the trajectory from the study: finish times relative to the first start.
-    trials = result.study().trials
-    start = min(t.datetime_start for t in trials if t.datetime_start is not None)
-    finished = [t for t in trials if t.datetime_complete is not None]
-    for trial in sorted(finished, key=lambda t: t.datetime_complete):
-        trajectory.trials += 1
-        if trial.state.name != "COMPLETE" or trial.value is None:
-            continue  # like the baselines: only trials that ran to their end count
-        if trial.value > trajectory.best:
-            trajectory.best = trial.value
-            trajectory.best_run = trial.user_attrs.get("run")
-            seconds = (trial.datetime_complete - start).total_seconds()
-            trajectory.points.append((seconds, trial.value))
-    return trajectory
+    return recorder
 
 
-def run_optuna(data: Path, store: Path, seed: int, budget: float, method: str) -> Trajectory:
+def run_optuna(data: Path, store: Path, seed: int, budget: float, method: str) -> Recorder:
     import optuna
 
     import tunelab
-    from tunelab.data import load_dataset, stratified_split
+    from tunelab.data import load_dataset
     from tunelab.search.space import suggest
     from tunelab.training.callbacks import Callback
+    from tunelab.training.trainer import train
     from tunelab.trials.images import default_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    recorder = Recorder(budget)
     space = default_space()
-    base = tunelab.Hyperparameters(epochs=EPOCHS, seed=seed, threads=2)
+    space.pop("freeze_epochs", None)  # transfer-only: tunelab drops it without init_from too
+    space.pop("backbone_lr_factor", None)
+    base = tunelab.Hyperparameters(epochs=EPOCHS, seed=seed, threads=1)
     dataset = load_dataset(data, input_size=base.input_size)
-    split = stratified_split(dataset.labels, base.validation_fraction, base.seed)
+    split = dataset.split(base.validation_fraction, base.validation_seed, False)[:2]
     if method == "random":
         sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler(seed=seed)
     else:
@@ -138,157 +265,299 @@ def run_optuna(data: Path, store: Path, seed: int, budget: float, method: str) -
     if method == "tpe+hyperband":
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
-    trajectory = Trajectory()
-    deadline = trajectory.start + budget
 
     class Report(Callback):
         def __init__(self, trial: optuna.Trial) -> None:
-            self.trial, self.best = trial, -math.inf
+            self.trial, self.pruned = trial, False
 
         def on_epoch_end(self, state: Any, record: dict[str, float]) -> None:
-            accuracy = record["val_accuracy"]
-            self.best = max(self.best, accuracy) if math.isfinite(accuracy) else self.best
-            self.trial.report(accuracy, int(record["epoch"]))
-            if time.perf_counter() > deadline or self.trial.should_prune():
-                state.halt("stopped", "pruned")
+            self.trial.report(record["val_accuracy"], int(record["epoch"]))
+            if recorder.cpu() > budget or self.trial.should_prune():
+                self.pruned = True  # past the budget it would not count anyway
+                state.halt("pruned", "pruned")
 
     def objective(trial: optuna.Trial) -> float:
-        params = suggest(trial, space)
-        callback = Report(trial)
-        name = f"{method.replace('+', '-')}-{seed}-trial-{trial.number}"
-        hp = base.replace(**params)
-        run = tunelab.train(dataset, hp, store=store, name=name, callbacks=[callback],
-                            split=split, plot=False)  # fmt: skip
-        finished = run.summary["epochs_run"] == EPOCHS or run.summary["status"] != "stopped"
-        value = callback.best if math.isfinite(callback.best) else 0.0
-        if finished and time.perf_counter() <= deadline:
-            trajectory.add(value, name)
-            return value
-        trajectory.trials += 1
-        raise optuna.TrialPruned()
+        hp = base.replace(**suggest(trial, space), split_seed=base.validation_seed)
+        report = Report(trial)
+        name = f"{method.replace('+', '-')}-{seed}-trial-{trial.number:04d}"
+        run = train(dataset, hp, store=store, name=name, callbacks=[report], split=split)
+        trial.set_user_attr("run", run.name)
+        if report.pruned or run.status == "diverged":
+            raise optuna.TrialPruned()
+        value = run.summary.get("final_val_accuracy")  # of the weights the run saved
+        return float(value) if value is not None else float("nan")
 
-    while time.perf_counter() < deadline:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            study.optimize(objective, n_trials=1)
-    return trajectory
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=1_000_000, callbacks=[recorder], catch=(Exception,))
+    return recorder
 
 
-def test_accuracy(store: Path, run: str | None, test: Path) -> float | None:
-    if run is None:
-        return None
+def incumbents(trials: list[dict[str, Any]], budget: float) -> list[dict[str, Any]]:
+    """The trials that were ever the incumbent (strictly better than all before), in order."""
+    chosen: list[dict[str, Any]] = []
+    best = -math.inf
+    for trial in sorted(trials, key=lambda t: t["cpu"]):
+        if trial["cpu"] <= budget and trial["value"] is not None and trial["value"] > best:
+            best = trial["value"]
+            chosen.append(trial)
+    return chosen
+
+
+def test_accuracy(store: Path, run: str, test: Path) -> float:
     from tunelab.evaluation.evaluate import evaluate_run
     from tunelab.runs import RunStore
 
-    return evaluate_run(RunStore(store).get(run), test).accuracy
+    return float(evaluate_run(RunStore(store).get(run), test).accuracy)
 
 
-def piximi_default(data: Path, store: Path, test: Path, seed: int) -> float:
-    import tunelab
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One (dataset, seed, method) in a fresh process; the result is also written to disk."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
 
-    run = tunelab.train(data, store=store, name=f"piximi-default-{seed}", seed=seed, threads=2,
-                        plot=False)  # fmt: skip
-    from tunelab.evaluation.evaluate import evaluate_run
+    torch.set_num_threads(1)
+    # Every module any method needs is imported before the clocks start, the same for all.
+    import optuna.storages  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401
 
-    return evaluate_run(run, test).accuracy
+    import tunelab.evaluation.evaluate  # noqa: F401
+    import tunelab.search.engine  # noqa: F401
+    import tunelab.trials.images  # noqa: F401
+    from tunelab.diagnosis import diagnose  # noqa: F401
+    from tunelab.training import trainer  # noqa: F401
+
+    Compute.install()
+    trainval, test = Path(job["trainval"]), Path(job["test"])
+    store = Path(tempfile.mkdtemp(prefix="tunelab-ttq-"))
+    wall = time.perf_counter()
+    try:
+        seed, method, budget = job["seed"], job["method"], job["budget"]
+        result: dict[str, Any] = {**job, "n_test": count_files(test)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method == "piximi-default":
+                import tunelab
+
+                start = time.process_time()
+                run = tunelab.train(trainval, store=store, name=f"piximi-default-{seed}",
+                                    seed=seed, threads=1, plot=False)  # fmt: skip
+                result["cpu"] = time.process_time() - start
+                result["test_accuracy"] = test_accuracy(store, run.name, test)
+            else:
+                if method == "tunelab":
+                    recorder = run_tunelab(trainval, store, seed, budget)
+                else:
+                    recorder = run_optuna(trainval, store, seed, budget, method)
+                result["cpu"] = recorder.cpu()
+                result["trials"] = recorder.trials
+                result["tests"] = {
+                    t["run"]: test_accuracy(store, t["run"], test)
+                    for t in incumbents(recorder.trials, budget)
+                }
+        result["wall"] = time.perf_counter() - wall
+        path = Path(job["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(json.dumps(result))
+        path.with_suffix(".tmp").rename(path)
+        return result
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+# ---- the report ------------------------------------------------------------------------------
+
+
+def at(result: dict[str, Any], seconds: float) -> float:
+    """Test accuracy of the incumbent at ``seconds`` CPU; 0 when no trial was complete."""
+    chosen = incumbents(result["trials"], seconds)
+    return result["tests"][chosen[-1]["run"]] if chosen else 0.0
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
+def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str]:
+    checkpoints = [budget / 8, budget / 4, budget / 2, budget]
+    lines: list[str] = []
+    overheads: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for name in DATASETS:
+        mine = [r for r in results if r["dataset"] == name]
+        if not mine:
+            continue
+        done = {m: sorted(r["seed"] for r in mine if r["method"] == m) for m in METHODS}
+        complete = sorted(set.intersection(*(set(v) for v in done.values() if v)))
+        n_test = mine[0]["n_test"]
+        lines.append("")
+        lines.append(
+            f"{name}: test set {n_test} images (stratified {TEST_FRACTION:.0%}, fixed); "
+            f"seeds with every method done: {len(complete)} of {seeds} ({complete})"
+        )
+        lines.append(
+            "test accuracy of the incumbent (best validation so far) at CPU seconds: "
+            "median [min-max] over seeds; no complete trial yet counts 0"
+        )
+        header = "method".ljust(15) + "".join(f"{c:>8.0f} s".rjust(22) for c in checkpoints)
+        lines.append(header + "   seeds  trials")
+        medians: dict[str, list[float]] = {}
+        for method in SEARCHERS:
+            rows = [r for r in mine if r["method"] == method and r["seed"] in complete]
+            if not rows:
+                continue
+            cells, medians[method] = [], []
+            for c in checkpoints:
+                values = [at(r, c) for r in rows]
+                medians[method].append(statistics.median(values))
+                cells.append(spread(values).rjust(22))
+            trials = statistics.median(
+                sum(1 for t in r["trials"] if t["cpu"] <= budget) for r in rows
+            )
+            lines.append(method.ljust(15) + "".join(cells) + f"   {len(rows):5d}  {trials:6.0f}")
+            overheads[(name, method)] = [
+                {
+                    "trial": statistics.median(t["trial_cpu"] for t in r["trials"]),
+                    "compute": statistics.median(t["compute_cpu"] for t in r["trials"]),
+                    "overhead": statistics.median(
+                        t["trial_cpu"] - t["compute_cpu"] for t in r["trials"]
+                    ),
+                }
+                for r in rows
+                if r["trials"]
+            ]
+        defaults = [
+            r["test_accuracy"]
+            for r in mine
+            if r["method"] == "piximi-default" and r["seed"] in complete
+        ]
+        if defaults:
+            cpu = statistics.median(r["cpu"] for r in mine if r["method"] == "piximi-default")
+            lines.append(
+                f"piximi-default (simple-cnn, Adam 0.01, batch 32, {EPOCHS} epochs, one run of "
+                f"{cpu:.0f} CPU-s): test {spread(defaults)}"
+            )
+        lines.extend(targets(medians, defaults, checkpoints))
+    lines.append("")
+    lines.append(
+        "per-trial CPU time (s; medians per trial, then over seeds): whole trial (from the "
+        "previous trial's end), in train_step+evaluate, and the rest (overhead)"
+    )
+    lines.append("dataset        method          trial  fwd/bwd/val  overhead  overhead / tpe's")
+    for (name, method), rows in overheads.items():
+        if not rows:
+            continue
+        med = {k: statistics.median(r[k] for r in rows) for k in ("trial", "compute", "overhead")}
+        bare = overheads.get((name, "tpe"))
+        ratio = "-"
+        if bare:
+            base = statistics.median(r["overhead"] for r in bare)
+            ratio = f"{med['overhead'] / base:.2f}x" if base > 0 else "-"
+        lines.append(
+            f"{name:14s} {method:14s} {med['trial']:6.2f}  {med['compute']:11.2f}  "
+            f"{med['overhead']:8.3f}  {ratio:>8s}"
+        )
+    walls = [r["wall"] / r["cpu"] for r in results if r.get("cpu")]
+    if walls:
+        lines.append(
+            f"\nload: a job's wall time / its CPU time, median {statistics.median(walls):.2f} "
+            f"[{min(walls):.2f}-{max(walls):.2f}] over {len(walls)} jobs (includes test scoring)"
+        )
+    return lines
+
+
+def targets(
+    medians: dict[str, list[float]], defaults: list[float], checkpoints: list[float]
+) -> list[str]:
+    if "tunelab" not in medians:
+        return []
+    mine = medians["tunelab"]
+    lines = []
+    anchors = [a for a in ANCHORS if a in medians]
+    worse = [
+        f"{a} at {checkpoints[i]:.0f} s"
+        for a in anchors
+        for i, value in enumerate(medians[a])
+        if mine[i] < value
+    ]
+    verdict = "met" if not worse else "NOT met (below " + ", ".join(worse) + ")"
+    lines.append(f"target: tunelab >= every anchor ({', '.join(anchors)}) at every budget: "
+                 f"{verdict}")  # fmt: skip
+    if "tpe" in medians:
+        ok = mine[1] >= medians["tpe"][-1]
+        lines.append(
+            f"target: tunelab at {checkpoints[1]:.0f} s ({mine[1]:.3f}) >= tpe at "
+            f"{checkpoints[-1]:.0f} s ({medians['tpe'][-1]:.3f}): {'met' if ok else 'NOT met'}"
+        )
+    if defaults:
+        gain = 100 * (mine[-1] - statistics.median(defaults))
+        lines.append(f"target: tunelab at {checkpoints[-1]:.0f} s >= piximi-default + 2 points: "
+                     f"{gain:+.1f} points, {'met' if gain >= 2 - 1e-9 else 'NOT met'}")  # fmt: skip
+    return lines
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+
+def jobs_for(
+    args: argparse.Namespace, folders: dict[str, tuple[Path, Path]]
+) -> list[dict[str, Any]]:
+    jobs = []
+    for seed in range(args.seeds):
+        for name in args.datasets:
+            shift = seed % len(args.methods)
+            for method in args.methods[shift:] + args.methods[:shift]:
+                trainval, test = folders[name]
+                path = args.cache / f"b{args.budget:g}" / name / f"{seed}-{method}.json"
+                jobs.append({"dataset": name, "seed": seed, "method": method,
+                             "budget": args.budget, "trainval": str(trainval),
+                             "test": str(test), "path": str(path)})  # fmt: skip
+    return jobs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--budget", type=float, default=300.0, help="seconds per method")
-    parser.add_argument("--reference", type=float, default=240.0, help="T_ref time (s)")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=240.0, help="CPU seconds per method")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--procs", type=int, default=2, help="jobs run at once")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--cache", type=Path, default=HERE / "ttq-cache")
+    parser.add_argument("--report", action="store_true", help="only print what is cached")
     args = parser.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"no data set at {args.data}; pass --data DIR", file=sys.stderr)
-        return 2
-    methods = [m.strip() for m in args.methods.split(",")]
-    work = Path(tempfile.mkdtemp(prefix="tunelab-ttq-"))
-    trainval, test = split_folder(args.data, work / "data")
-    n_test = sum(1 for p in test.rglob("*") if p.is_file())
-    print(f"data: {args.data} -> {trainval} / test {n_test} images; budget {args.budget:.0f} s "
-          f"per method; {args.seeds} seeds; epochs cap {EPOCHS}", flush=True)  # fmt: skip
-    checkpoints = [c for c in (60, 120, 180, 240, 300, 600, 900) if c <= args.budget]
-    results: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
-    defaults: list[float] = []
-    for seed in range(args.seeds):
-        order = methods[seed % len(methods) :] + methods[: seed % len(methods)]
-        store = work / f"runs-{seed}"
-        for method in order:
-            t0 = time.perf_counter()
-            if method == "tunelab":
-                trajectory = run_tunelab(trainval, store, seed, args.budget)
-            else:
-                trajectory = run_optuna(trainval, store, seed, args.budget, method)
-            record = {
-                "trajectory": trajectory,
-                "test": test_accuracy(store, trajectory.best_run, test),
-                "wall": time.perf_counter() - t0,
-            }
-            results[method].append(record)
-            print(f"seed {seed} {method:14s} trials {trajectory.trials:3d}  best val "
-                  f"{fmt(trajectory.best)}  test {fmt(record['test'])}  "
-                  f"({record['wall']:.0f} s)", flush=True)  # fmt: skip
-        defaults.append(piximi_default(trainval, store, test, seed))
-        print(f"seed {seed} piximi-default  test {defaults[-1]:.3f}", flush=True)
-
-    print("\nbest validation accuracy by wall time (median over seeds)")
-    print("method".ljust(15) + "".join(f"{c:>8d}s" for c in checkpoints) + "   trials   test acc")
-    for method in methods:
-        cells = []
-        for c in checkpoints:
-            values = [r["trajectory"].best_at(c) for r in results[method]]
-            known = [v for v in values if v is not None]
-            cells.append(f"{fmt(statistics.median(known)) if known else '-':>9}")
-        trials = statistics.median(r["trajectory"].trials for r in results[method])
-        tests = [r["test"] for r in results[method] if r["test"] is not None]
-        test_med = statistics.median(tests) if tests else None
-        print(method.ljust(15) + "".join(cells) + f"   {trials:6.0f}   {fmt(test_med)}")
-    print(f"piximi-default (Adam, 0.01, batch 32, 10 epochs, simple-cnn): test "
-          f"{statistics.median(defaults):.3f}")  # fmt: skip
-
-    if "tpe" in methods and "tunelab" in methods:
-        print(
-            f"\ntime to reach T_ref = the tpe loop's best after {args.reference:.0f} s (per seed)"
-        )
-        ratios_tpe, ratios_hb = [], []
-        for seed in range(args.seeds):
-            target = results["tpe"][seed]["trajectory"].best_at(args.reference)
-            if target is None:
-                print(f"seed {seed}: tpe finished no trial by {args.reference:.0f} s")
-                continue
-            times = {m: results[m][seed]["trajectory"].time_to(target) for m in methods}
-            cells = "  ".join(f"{m} {fmt(t, 0) if t is not None else '>budget'}"
-                              for m, t in times.items())  # fmt: skip
-            print(f"seed {seed}: T_ref {target:.3f}: {cells}")
-            budget = args.budget
-            tl = times["tunelab"] if times["tunelab"] is not None else math.inf
-            ratios_tpe.append(tl / (times["tpe"] or budget))
-            if "tpe+hyperband" in times:
-                ratios_hb.append(tl / (times["tpe+hyperband"] or budget))
-        if ratios_tpe:
-            med = statistics.median(ratios_tpe)
-            print(f"median time ratio tunelab / tpe: {med:.2f} (target <= 0.33: "
-                  f"{'met' if med <= 1 / 3 else 'NOT met'})")  # fmt: skip
-        if ratios_hb:
-            med = statistics.median(ratios_hb)
-            print(f"median time ratio tunelab / tpe+hyperband: {med:.2f} (target <= 0.5: "
-                  f"{'met' if med <= 0.5 else 'NOT met'}; '>budget' for hyperband counts as "
-                  f"the budget)")  # fmt: skip
-    if "tunelab" in methods and defaults:
-        tests = [r["test"] for r in results["tunelab"] if r["test"] is not None]
-        if tests:
-            gain = 100 * (statistics.median(tests) - statistics.median(defaults))
-            print(f"tuned test accuracy - piximi default: {gain:+.1f} points (target >= +2: "
-                  f"{'met' if gain >= 2 else 'NOT met'})")  # fmt: skip
-    np.set_printoptions(precision=3)
-    shutil.rmtree(work, ignore_errors=True)
+    args.datasets = [d.strip() for d in args.datasets.split(",")]
+    args.methods = [m.strip() for m in args.methods.split(",")]
+    for given, allowed in ((args.datasets, DATASETS), (args.methods, METHODS)):
+        if bad := [g for g in given if g not in allowed]:
+            print(f"unknown {bad}; allowed: {', '.join(allowed)}", file=sys.stderr)
+            return 2
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers
+    os.environ["MKL_NUM_THREADS"] = "1"
+    folders = {name: prepare(name, args.cache) for name in args.datasets}
+    jobs = jobs_for(args, folders)
+    results = [json.loads(Path(j["path"]).read_text()) for j in jobs if Path(j["path"]).exists()]
+    todo = [j for j in jobs if not Path(j["path"]).exists()]
+    print(f"budget {args.budget:g} CPU-s per method, {args.seeds} seeds, datasets "
+          f"{', '.join(args.datasets)}; {len(results)} of {len(jobs)} jobs cached",
+          flush=True)  # fmt: skip
+    if todo and not args.report:
+        context = get_context("spawn")
+        with ProcessPoolExecutor(args.procs, mp_context=context, max_tasks_per_child=1) as pool:
+            futures = {pool.submit(run_job, job): job for job in todo}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as err:  # noqa: BLE001 - one failed job must not stop the rest
+                    print(f"{job['dataset']} seed {job['seed']} {job['method']}: failed: {err}",
+                          flush=True)  # fmt: skip
+                    continue
+                results.append(result)
+                trials = len(result.get("trials", []))
+                print(f"{time.strftime('%H:%M:%S')} {job['dataset']} seed {job['seed']} "
+                      f"{job['method']}: {result['cpu']:.0f} CPU-s, {result['wall']:.0f} s wall, "
+                      f"{trials} trials", flush=True)  # fmt: skip
+    for line in report(results, args.budget, args.seeds):
+        print(line)
     return 0
 
 
