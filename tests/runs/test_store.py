@@ -94,3 +94,55 @@ def test_runs_list_shows_what_sets_each_run_apart(cli, tmp_path) -> None:
     assert all(set(row["differs"]) == {"learning_rate"} for row in rows)
     code, out, err = cli("runs", "list", "--runs-dir", str(store.root))
     assert "learning_rate=1e-05" in out and "learning_rate=0.003" in out
+
+
+def test_a_run_whose_process_died_reads_interrupted_not_running(tmp_path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    store = RunStore(tmp_path)
+    ours = store.create("x", name="ours")
+    ours.mark_owner()
+    assert ours.status == "running"  # this process trains it
+    theirs = store.create("x", name="theirs")
+    code = (
+        f"from tunelab.runs import RunStore; RunStore({str(tmp_path)!r}).get('theirs').mark_owner()"
+    )
+    (theirs.path / "config.yaml").write_text("{}\n")
+    subprocess.run([sys.executable, "-c", code], check=True)  # it marks, then exits
+    assert json.loads((theirs.path / "owner.json").read_text())["pid"] != __import__("os").getpid()
+    assert theirs.status == "interrupted"
+    elsewhere = store.create("x", name="elsewhere")
+    (elsewhere.path / "owner.json").write_text(
+        json.dumps({"host": "not-" + socket.gethostname(), "pid": 1})
+    )
+    assert elsewhere.status == "running"  # another machine's: it may well be running
+    theirs.write_json("summary.json", {"status": "completed"})
+    assert theirs.status == "completed"  # what the run said wins
+
+
+def test_a_killed_train_is_listed_as_interrupted(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs = tmp_path / "runs"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "tunelab", "train", "digits", "--epochs", "500",
+               "--threads", "1", "--quiet", "--name", "long", "--runs-dir", str(runs)]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(600):  # until its first epoch is written (torch imports first)
+            if (runs / "long" / "metrics_epoch.csv").exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert RunStore(runs).get("long").status == "running"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert RunStore(runs).get("long").status == "interrupted"

@@ -29,6 +29,8 @@ from typing import Any
 from tunelab.errors import TunelabError, did_you_mean
 
 CONFIG_FILE = "config.yaml"
+#: Which process trains a run (host and pid), so a killed run is not "running" forever.
+OWNER_FILE = "owner.json"
 STUDIES = "studies"
 SWEEPS = "sweeps"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
@@ -236,7 +238,31 @@ class Run:
 
     @property
     def status(self) -> str:
-        return str(self.summary.get("status", "running"))
+        """The summary's status; with none yet, "running", or "interrupted" once the
+        process that trains it (on this host) is gone: killed, say, with no chance to say."""
+        status = self.summary.get("status")
+        if status is not None:
+            return str(status)
+        return "interrupted" if self.owner_gone() else "running"
+
+    def mark_owner(self) -> None:
+        """Record which process trains this run (``owner.json``: host and pid)."""
+        import socket
+
+        owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        atomic_write(self.path / OWNER_FILE, json.dumps(owner))
+
+    def owner_gone(self) -> bool:
+        """Whether the process that trains this run ran on this host and has ended."""
+        import socket
+
+        from tunelab.machine import pid_alive
+
+        owner = self.read_json(OWNER_FILE)
+        pid = owner.get("pid")
+        if owner.get("host") != socket.gethostname() or not isinstance(pid, int):
+            return False  # another machine's (or an older run's): it may well be running
+        return not pid_alive(pid)
 
     @property
     def epochs(self) -> list[dict[str, float]]:

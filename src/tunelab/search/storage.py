@@ -291,13 +291,9 @@ def process_alive(pid: int) -> bool:
     """Whether ``pid`` runs on this host (and is not this process)."""
     if pid == os.getpid():
         return False  # a trial of ours from an earlier, finished call in this process
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from tunelab.machine import pid_alive
+
+    return pid_alive(pid)
 
 
 def fail_trial(

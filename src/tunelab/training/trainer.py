@@ -162,6 +162,7 @@ def train(
     try:  # from here on, a run that stops says why, not "running" forever
         run.warnings.extend(notes)
         run.write_config(hp)
+        run.mark_owner()  # killed without a word, the run reads "interrupted", not "running"
         store.check_space(
             _bytes_needed(model, hp.epochs, len(train_idx), batch_size),
             run if restored is None else None,
