@@ -163,7 +163,7 @@ def _check_study(url: str, runs: Path) -> None:
         for part in ("config.yaml", "summary.json", "metrics_epoch.csv", "model.json"):
             assert (run / part).is_file(), (run, part)
         summary = json.loads((run / "summary.json").read_text())
-        assert summary["status"] in ("complete", "stopped-early", "pruned"), summary["status"]
+        assert summary["status"] in ("completed", "stopped-early", "pruned"), summary["status"]
         with (run / "metrics_epoch.csv").open() as handle:
             rows = list(csv.DictReader(handle))
         assert len(rows) == summary["epochs_run"] == len(trial.intermediate_values)
