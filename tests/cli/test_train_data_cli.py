@@ -127,6 +127,7 @@ def test_tune_and_lr_find_say_how_they_read_the_data(cli: Invoke, tmp_path: Path
     )  # fmt: skip
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith("tuning ")
+    assert lines[0].startswith("tuning ") and "learning_rate" in lines[0]
+    assert "freeze_epochs" not in lines[0]  # no init_from: the transfer knobs are not tuned
     assert lines[1].startswith("input size") and "chosen automatically" in lines[1]
     assert lines[2].startswith("validation split:")

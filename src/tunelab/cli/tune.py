@@ -110,7 +110,10 @@ def tune_command(
     from tunelab.trials.images import tune_images
 
     if not as_json:
-        names = ", ".join(searched)
+        from tunelab.trials.images import TRANSFER_ONLY
+
+        # what the trials vary: without init_from the transfer knobs are left out
+        names = ", ".join(k for k in searched if hp.init_from or k not in TRANSFER_ONLY)
         limits = [f"{trials} trials"] if trials is not None else []
         if seconds is not None:
             limits.append(f"{budget or _minutes(seconds)} budget")
