@@ -18,9 +18,11 @@ def data_lines(dataset: Any, hp: Any) -> list[str]:
     return lines
 
 
-def show_data_lines(dataset: Any, hp: Any, quiet: bool = False) -> None:
-    """Print :func:`data_lines` to stdout unless ``quiet`` (``--json``)."""
+def show_data_lines(dataset: Any, hp: Any, quiet: bool = False, split: bool = True) -> None:
+    """Print :func:`data_lines` to stdout unless ``quiet`` (``--json``); ``split=False``
+    leaves out the validation-split line (a sweep whose runs split differently)."""
     if quiet:
         return
     for line in data_lines(dataset, hp):
-        console.print(line, markup=False, soft_wrap=True)
+        if split or not line.startswith("validation split"):
+            console.print(line, markup=False, soft_wrap=True)

@@ -116,14 +116,12 @@ def sweep_command(
 
 def _show_data(data: str, hp: Any, field: str, skip_bad: bool) -> None:
     """The train command's data lines; the split line only when every run shares it."""
-    from tunelab.cli.data_notes import data_lines
+    from tunelab.cli.data_notes import show_data_lines
     from tunelab.data import load_dataset
 
-    lines = data_lines(load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad), hp)
-    if field in ("validation_fraction", "validation_seed", "use_manifest_split"):
-        lines = [line for line in lines if not line.startswith("validation split")]
-    for line in lines:
-        console.print(line, markup=False, soft_wrap=True)
+    dataset = load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
+    shared = field not in ("validation_fraction", "validation_seed", "use_manifest_split")
+    show_data_lines(dataset, hp, split=shared)
 
 
 def show_sweep(result: Any) -> None:
