@@ -132,8 +132,7 @@ def test_a_worker_killed_mid_trial_loses_only_that_trial_which_is_retried(
     killed = trials[cut]
     assert killed.state == "fail" and killed.status == "abandoned"
     assert killed.user_attrs["pid"] == victim.pid and not killed.counted
-    study = optuna.load_study(study_name="shared", storage=postgres_url)
-    retries = [trials[t.number] for t in study.trials if t.system_attrs.get("failed_trial") == cut]
+    retries = [t for t in trials.values() if t.user_attrs.get("retry_of") == cut]
     assert len(retries) == 1
     retry = retries[0]
     assert retry.params == killed.params and retry.status == "complete"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -169,7 +169,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                 engine_kwargs=kwargs,
                 heartbeat_interval=interval,
                 grace_period=grace,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                heartbeat_stale_trial_callback=_retry_stale,
             )
         except (ImportError, ValueError, SQLAlchemyError) as exc:
             raise TunelabError(
@@ -298,12 +298,16 @@ def process_alive(pid: int) -> bool:
 
 def fail_trial(
     storage: optuna.storages.BaseStorage, trial: optuna.trial.FrozenTrial, status: str
-) -> None:
+) -> bool:
     """Mark a RUNNING trial failed with ``status`` (through the storage, not ``tell``,
-    which would run sampler hooks meant for the optimize loop)."""
+    which would run sampler hooks meant for the optimize loop); False when another
+    process finished it first."""
     trial_id = trial._trial_id
-    storage.set_trial_user_attr(trial_id, "status", status)
-    storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    try:
+        storage.set_trial_user_attr(trial_id, "status", status)
+        return storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
 
 
 def recover(
@@ -321,19 +325,34 @@ def recover(
     fail_dead_here(study)
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get("retry_of") for t in trials}
+    # Retries that Optuna's own callback queued (studies of earlier tunelab versions).
     retried |= {t.system_attrs.get("failed_trial") for t in trials}
     queued = 0
     for trial in trials:
+        if room is not None and queued >= room:
+            break
         lost = trial.state == TrialState.FAIL and trial.user_attrs.get("status") in (
             "interrupted",
             "abandoned",
         )
-        if room is not None and queued >= room:
-            break
-        if lost and trial.number not in retried and "retry_of" not in trial.user_attrs:
-            study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
-            queued += 1
+        if lost and trial.number not in retried:
+            queued += retry_lost(study, trial)
     return queued
+
+
+def retry_lost(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+    """Queue a lost trial (interrupted, or its process dead) once more with its parameters,
+    marked ``retry_of``; a retry that is lost in turn is not queued again. The storage's
+    heartbeat calls this on a trial it found stale. Returns whether it queued one."""
+    if "retry_of" in trial.user_attrs:
+        return False
+    study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
+    return True
+
+
+def _retry_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """The heartbeat's callback on a trial it found stale."""
+    retry_lost(study, trial)
 
 
 def fail_dead_here(
@@ -341,6 +360,9 @@ def fail_dead_here(
 ) -> int:
     """Mark abandoned the RUNNING trials (of ``trials``, default all) whose process on this
     host is gone, at once rather than after the heartbeat's grace period; returns how many.
+
+    Each is queued once more (:func:`retry_lost`), as the heartbeat would have done: a
+    trial is retried once, whichever process noticed it first.
     """
     host = socket.gethostname()
     if trials is None:
@@ -351,8 +373,9 @@ def fail_dead_here(
         if trial.state != TrialState.RUNNING or trial.user_attrs.get("host") != host:
             continue
         if isinstance(pid, int) and not process_alive(pid):
-            fail_trial(study._storage, trial, "abandoned")
-            failed += 1
+            if fail_trial(study._storage, trial, "abandoned"):
+                retry_lost(study, trial)
+                failed += 1
     return failed
 
 
