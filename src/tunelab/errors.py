@@ -57,19 +57,29 @@ def unknown_choice(what: str, given: str, choices: Iterable[str]) -> TunelabErro
     )
 
 
+#: Seconds between an interrupt lost in a callback and its raising again in the main thread.
+INTERRUPT_DELAY = 0.05
+
+
 def keep_interrupts() -> None:
     """A Ctrl-C that lands in a weakref or ``__del__`` callback is "ignored" by Python, which
     prints a traceback and loses the interrupt; raise it again in the main thread instead."""
     import _thread
     import sys
-    import threading
+    import time
 
     default = sys.unraisablehook
 
+    def interrupt_soon() -> None:
+        time.sleep(INTERRUPT_DELAY)
+        _thread.interrupt_main()
+
     def hook(unraisable: sys.UnraisableHookArgs) -> None:
         if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
-            # From another thread: raised here, inside the hook, it would be ignored again.
-            threading.Thread(target=_thread.interrupt_main, daemon=True).start()
+            # Raised while the hook runs, it would be ignored again; so a thread raises it
+            # in the main thread a moment after the hook returned. The hook must not wait
+            # (threading.Thread.start does): a Ctrl-C landing there escapes as a traceback.
+            _thread.start_new_thread(interrupt_soon, ())
             return
         default(unraisable)
 
