@@ -44,7 +44,7 @@ from tunelab.errors import TunelabError
 from tunelab.knobs import Hyperparameters
 from tunelab.training.device import Precision, choose_device, resolve_precision, set_threads
 from tunelab.training.loop import Batches
-from tunelab.training.setup import build_training, resolve_dataset
+from tunelab.training.setup import build_training, load_init, resolve_dataset, transfer_optimizer
 from tunelab.training.step import Augment, augmenter, grad_scaler, train_step
 
 if TYPE_CHECKING:
@@ -181,32 +181,17 @@ def _start_from(
     """Load ``init_from``'s weights into ``model`` as ``train()`` does; a new optimizer
     when the backbone gets its own learning rate."""
     from tunelab.runs import RunStore
-    from tunelab.training.setup import make_optimizer
-    from tunelab.training.transfer import (
-        apply_init,
-        backbone_and_head,
-        load_source,
-        parameter_groups,
-    )
+    from tunelab.training.transfer import backbone_and_head, load_source
 
     assert hp.init_from is not None
     if source is None:
         source = load_source(hp.init_from, store if store is not None else RunStore(None))
-    _, _, height, width = dataset.images.shape
-    apply_init(
-        model,
-        source,
-        model_name=hp.model,
-        class_names=list(dataset.class_names),
-        input_size=(height, width),
-    )
+    load_init(model, source, hp, dataset)
     if hp.freeze_epochs > 0:  # the first epochs train the head only: so does the test
         for parameter in backbone_and_head(model)[0]:
             parameter.requires_grad_(False)
         return None
-    if hp.backbone_lr_factor != 1.0:
-        return make_optimizer(hp, parameter_groups(model, lr, hp.backbone_lr_factor), lr)
-    return None
+    return transfer_optimizer(model, hp, lr)
 
 
 def check_range(start: float, end: float, steps: int) -> None:

@@ -18,6 +18,7 @@ from tunelab.models import create_model
 from tunelab.training.device import Precision
 from tunelab.training.losses import create_loss
 from tunelab.training.optimizers import Params, create_optimizer
+from tunelab.training.transfer import Source, apply_init, parameter_groups
 
 
 def resolve_dataset(
@@ -67,3 +68,28 @@ def make_optimizer(hp: Hyperparameters, params: Params, lr: float) -> torch.opti
         nesterov=hp.nesterov,
         betas=(hp.beta1, hp.beta2),
     )
+
+
+def load_init(
+    model: nn.Module, source: Source, hp: Hyperparameters, dataset: ImageDataset
+) -> list[str]:
+    """Copy ``init_from``'s weights (``source``) into ``model``, fitted to ``dataset``'s
+    classes, channels and image size; the notes say what was adapted."""
+    _, _, height, width = dataset.images.shape
+    return apply_init(
+        model,
+        source,
+        model_name=hp.model,
+        class_names=list(dataset.class_names),
+        input_size=(height, width),
+    )
+
+
+def transfer_optimizer(
+    model: nn.Module, hp: Hyperparameters, lr: float
+) -> torch.optim.Optimizer | None:
+    """With ``init_from`` and ``backbone_lr_factor`` != 1: an optimizer giving the backbone
+    its own learning rate (the head's is ``lr``); None where the one built serves."""
+    if not hp.init_from or hp.backbone_lr_factor == 1.0:
+        return None
+    return make_optimizer(hp, parameter_groups(model, lr, hp.backbone_lr_factor), lr)

@@ -38,10 +38,15 @@ from tunelab.training.device import (
 )
 from tunelab.training.loop import Batches, fit
 from tunelab.training.schedules import create_schedule
-from tunelab.training.setup import build_training, make_optimizer, resolve_dataset
+from tunelab.training.setup import (
+    build_training,
+    load_init,
+    resolve_dataset,
+    transfer_optimizer,
+)
 from tunelab.training.step import augmenter
 from tunelab.training.summary import model_info, summarise
-from tunelab.training.transfer import FreezeBackbone, apply_init, load_source, parameter_groups
+from tunelab.training.transfer import FreezeBackbone, load_source
 
 
 def train(
@@ -117,20 +122,10 @@ def train(
     _, _, height, width = dataset.images.shape
     model, loss_fn, optimizer = build_training(dataset, hp, device, precision, lr=lr)
     precision = precision.for_model(model)
-    init_notes: list[str] = []
-    if source is not None:
-        init_notes = apply_init(
-            model,
-            source,
-            model_name=hp.model,
-            class_names=list(dataset.class_names),
-            input_size=(height, width),
-        )
-        notes.extend(init_notes)
-    if hp.init_from and hp.backbone_lr_factor != 1.0:
-        groups = parameter_groups(model, lr, hp.backbone_lr_factor)
-        optimizer = make_optimizer(hp, groups, lr)
-    elif not hp.init_from and (hp.freeze_epochs or hp.backbone_lr_factor != 1.0):
+    init_notes = load_init(model, source, hp, dataset) if source is not None else []
+    notes.extend(init_notes)
+    optimizer = transfer_optimizer(model, hp, lr) or optimizer
+    if not hp.init_from and (hp.freeze_epochs or hp.backbone_lr_factor != 1.0):
         notes.append(
             f"freeze_epochs={hp.freeze_epochs} and backbone_lr_factor={hp.backbone_lr_factor:g} "
             "act only with init_from (trained weights to keep); ignored in this run."
