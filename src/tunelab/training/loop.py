@@ -7,8 +7,9 @@ Why it is shaped as it is (issue 17, speed on small images):
 - Each batch's loss and correct count stay on the device and are read back in one go every
   ``read_every`` batches and at each epoch's end (:class:`_Meter`), so a GPU never waits
   on a per-batch ``.item()``. Every batch still gets its record and its ``on_batch_end``
-  call, in order: a callback that stops training (divergence, Ctrl-C from the web app)
-  acts at the end of that group, at most ``read_every - 1`` batches late.
+  call, in order: a callback that stops training from ``on_batch_end`` (divergence)
+  acts at the end of that group, at most ``read_every - 1`` batches late; a stop set on
+  the state from elsewhere (the web app's stop button) acts after the batch in progress.
 - One validation pass per epoch, in large batches, under ``torch.inference_mode``.
 """
 

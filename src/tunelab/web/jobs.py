@@ -6,8 +6,9 @@ is 0) and can be cancelled before they start. Each job keeps every event it emit
 (numbered from 0): its live log. A page that connects late, or reconnects, replays the
 log from where it left off (server-sent events with ``Last-Event-ID``).
 
-Stopping: training and sweeps check the job's stop flag after every batch and end the
-run as ``interrupted`` (saved, like Ctrl-C in the CLI); a tune stops between trials
+Stopping: a stop reaches the training run in progress at once (:meth:`Job.on_stop`), which
+ends after the batch it is on, as ``interrupted`` (saved, like Ctrl-C in the CLI); a
+sweep stops with that run; a tune stops between trials
 (finished trials are kept and the study can be resumed). A queued job is cancelled.
 """
 
@@ -48,9 +49,25 @@ class Job:
         self.started = time.time()
         self.ended: float | None = None
         self.stop_requested = threading.Event()
+        self._stop_hooks: list[Callable[[], None]] = []
         self.thread: threading.Thread | None = None
         self._events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+
+    def on_stop(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when a stop is asked for (at once if one already was)."""
+        with self._lock:
+            self._stop_hooks.append(hook)
+        if self.stop_requested.is_set():
+            hook()
+
+    def request_stop(self) -> None:
+        """Raise the stop flag and tell whoever asked to hear of it."""
+        self.stop_requested.set()
+        with self._lock:
+            hooks = list(self._stop_hooks)
+        for hook in hooks:
+            hook()
 
     @property
     def finished(self) -> bool:
@@ -204,7 +221,7 @@ class JobManager:
             return job
         if job.finished:
             raise WebError(409, f"job {job_id} has already ended ({job.status}); nothing to stop.")
-        job.stop_requested.set()
+        job.request_stop()
         job.emit("status", status="stopping")
         return job
 

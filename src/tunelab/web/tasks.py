@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -42,7 +43,7 @@ class Stream(Callback):
             epochs=state.epochs,
             steps_per_epoch=state.steps_per_epoch,
         )
-        self._check(state)
+        self.job.on_stop(functools.partial(self._check, state))
 
     def on_batch_end(self, state: TrainState, record: dict[str, float]) -> None:
         self.job.emit("batch", index=self.runs_started - 1, **record)
