@@ -120,12 +120,19 @@ def test_tune_and_lr_find_say_how_they_read_the_data(cli: Invoke, tmp_path: Path
     assert "chosen automatically" in size
     assert any(line.startswith("validation split:") for line in out.splitlines())
     assert "skipped 1 bad file: broken.png (" in err and "Full list" not in err
-    (data / "class1" / "broken.png").unlink()
-    code, out, err = cli(
-        "tune", str(data), "--trials", "1", "--epochs", "1", "--threads", "1",
-        "--runs-dir", str(tmp_path / "runs"),
-    )  # fmt: skip
+    tune = ("tune", str(data), "--trials", "1", "--epochs", "1", "--threads", "1")
+    code, out, err = cli(*tune, "--runs-dir", str(tmp_path / "runs0"))
+    assert code != 0 and "Traceback" not in err
+    assert "broken.png" in err and "--skip-bad" in err  # the hint names a flag tune has
+    code, out, err = cli(*tune, "--skip-bad", "--runs-dir", str(tmp_path / "runs"), "--json")
     assert code == 0, err
+    assert "skipped" not in err  # --json: stdout is the JSON, nothing else is printed
+    (trial,) = json.loads(out)["trials"]
+    summary = json.loads((tmp_path / "runs" / trial["run"] / "summary.json").read_text())
+    assert [Path(path).name for path, _ in summary["skipped"]] == ["broken.png"]
+    code, out, err = cli(*tune, "--skip-bad", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0, err
+    assert "skipped 1 bad file: broken.png (" in err and "summary.json" in err
     lines = out.splitlines()
     assert lines[0].startswith("tuning ") and "learning_rate" in lines[0]
     assert "freeze_epochs" not in lines[0]  # no init_from: the transfer knobs are not tuned

@@ -107,3 +107,19 @@ def test_help_does_not_import_ray_or_the_database_drivers():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "--storage" in out.stdout and "--backend" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_worker_skips_the_bad_files_a_tune_with_skip_bad_skipped(cli, tmp_path, postgres_url):
+    data = make_synthetic_folder(tmp_path / "data", classes=2, per_class=8, size=(8, 8))
+    (data / "class0" / "broken.png").write_bytes(b"not a png")
+    shared = tmp_path / "shared"
+    code, _, err = cli(
+        *tune_args(data, "bad", "--trials", "1", "--pruner", "none", "--skip-bad"),
+        *("--storage", postgres_url, "--workers", "0", "--artifacts", str(shared)),
+    )
+    assert code == 0, err
+    code, out, err = cli("worker", str(data), "--study", "bad", "--storage", postgres_url, "--json")
+    assert code == 0, err  # without the study's skip_bad the worker would stop at broken.png
+    (trial,) = json.loads(out)["ran_here"]
+    summary = json.loads((shared / trial["run"] / "summary.json").read_text())
+    assert [Path(path).name for path, _ in summary["skipped"]] == ["broken.png"]

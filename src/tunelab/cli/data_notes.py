@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunelab.cli.console import console
+from tunelab.cli.console import console, err_console
 
 
 def data_lines(dataset: Any, hp: Any) -> list[str]:
@@ -26,3 +26,13 @@ def show_data_lines(dataset: Any, hp: Any, quiet: bool = False, split: bool = Tr
     for line in data_lines(dataset, hp):
         if split or not line.startswith("validation split"):
             console.print(line, markup=False, soft_wrap=True)
+
+
+def show_skipped(dataset: Any, where: str, quiet: bool = False) -> None:
+    """One line on stderr for the files ``--skip-bad`` left out, and where all are listed."""
+    if quiet or not dataset.skipped:
+        return
+    from tunelab.data.problems import skipped_summary
+
+    line = skipped_summary(dataset.skipped, where)
+    err_console.print(line, style="yellow", markup=False, soft_wrap=True)

@@ -61,6 +61,9 @@ def tune_command(
     report: bool = typer.Option(
         True, "--report/--no-report", help="Write PNG plots and <study>-report.html."
     ),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Skip unreadable images (and list them) instead of stopping."
+    ),
     **knobs: Any,
 ) -> None:
     """Tune all knobs automatically (grid, random, Bayesian) with early stopping."""
@@ -120,11 +123,13 @@ def tune_command(
         limit = " or ".join(limits) or "every grid point"
         # stdout: stderr is kept for warnings and the one-line error, if any
         console.print(f"tuning {names} on {data} ({limit}, {hp.epochs} epochs max)...")
-    from tunelab.cli.data_notes import show_data_lines
+    from tunelab.cli.data_notes import show_data_lines, show_skipped
     from tunelab.trials.data import data_source, trial_dataset
 
     # decoded once here; the trials of this process reuse it
-    show_data_lines(trial_dataset(data_source(data), hp.input_size), hp, quiet=as_json)
+    dataset = trial_dataset(data_source(data), hp.input_size, skip_bad)
+    show_data_lines(dataset, hp, quiet=as_json)
+    show_skipped(dataset, 'each trial\'s summary.json ("skipped")', quiet=as_json)
     result = tune_images(
         data,
         hp,
@@ -143,6 +148,7 @@ def tune_command(
         keep_weights=keep_weights,
         cv=cv,
         progress=False if as_json else "stdout",
+        skip_bad=skip_bad,
     )
     if result.stopped_reason == "no-workers":
         _show_waiting(result, data, as_json)
@@ -153,7 +159,9 @@ def tune_command(
 
     outputs = study_outputs(result.study(), store=runs_dir, report=report)
     if as_json:
-        retrained = retrain(result, data, hp, runs_dir, quiet=True) if retrain_best else None
+        retrained = None
+        if retrain_best:
+            retrained = retrain(result, data, hp, runs_dir, quiet=True, skip_bad=skip_bad)
         print_json(
             {
                 "study": result.study_name,
@@ -178,7 +186,7 @@ def tune_command(
             f"{best_file}` trains with them."
         )
     if retrain_best:
-        retrain(result, data, hp, runs_dir, quiet=False)
+        retrain(result, data, hp, runs_dir, quiet=False, skip_bad=skip_bad)
     hint = _resume_hint(data, result.study_name, storage, runs_dir, trials, hp.epochs, space)
     console.print(f"resume with: {hint}", soft_wrap=True)
     if range_ or fix:
@@ -235,6 +243,7 @@ def _row(trial: Any) -> dict[str, Any]:
         "value": trial.value,
         "params": trial.params,
         "duration": trial.duration,
+        "run": trial.user_attrs.get("run"),  # the trial's run in the run store
     }
 
 

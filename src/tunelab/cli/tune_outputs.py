@@ -56,7 +56,9 @@ def show_importances(importances: Any) -> None:
         console.print(f"knob importances: {importances.note}")
 
 
-def retrain(result: Any, data: str, hp: Any, runs_dir: Any, quiet: bool) -> str | None:
+def retrain(
+    result: Any, data: str, hp: Any, runs_dir: Any, quiet: bool, skip_bad: bool = False
+) -> str | None:
     """`--retrain-best`: the best knobs trained on all labelled images; the run's name."""
     from tunelab.trials.retrain import best_epoch, retrain_best
 
@@ -71,7 +73,7 @@ def retrain(result: Any, data: str, hp: Any, runs_dir: Any, quiet: bool) -> str 
             f"retraining trial {best.number}'s knobs on all labelled images "
             f"for {epochs} epochs (its best epoch)..."
         )
-    run = retrain_best(result, data, hp, store=runs_dir)
+    run = retrain_best(result, data, hp, store=runs_dir, skip_bad=skip_bad)
     if not quiet:
         console.print(f"retrained model stored as run {run.name}")
     return str(run.name)

@@ -163,6 +163,7 @@ def cv_objective(
     store: str,
     study: str,
     folds: int,
+    skip_bad: bool = False,
 ) -> float:
     """One trial with k-fold cross-validation; see the module docstring for how.
 
@@ -173,7 +174,7 @@ def cv_objective(
     from tunelab.trials.data import trial_dataset
 
     hp = Hyperparameters.parse({**base, **params})
-    dataset = trial_dataset(data, hp.input_size)
+    dataset = trial_dataset(data, hp.input_size, skip_bad)
     splits = fold_splits(dataset.labels, folds, hp.seed)  # the base seed: same folds for all
     hp = hp.replace(seed=reporter.seed)
     number = reporter.trial_number if reporter.trial_number is not None else 0

@@ -117,6 +117,7 @@ def image_objective(
     base: dict[str, Any],
     store: str,
     study: str,
+    skip_bad: bool = False,
 ) -> float:
     """Train one trial; report validation accuracy per epoch; return that of the kept weights."""
 
@@ -125,7 +126,7 @@ def image_objective(
     from tunelab.training.trainer import train
 
     hp = Hyperparameters.parse({**base, **params})
-    dataset = trial_dataset(data, hp.input_size)
+    dataset = trial_dataset(data, hp.input_size, skip_bad)
     split = dataset.split(hp.validation_fraction, hp.validation_seed, hp.use_manifest_split)[:2]
     hp = hp.replace(seed=reporter.seed, split_seed=hp.validation_seed)
     reporter.set_user_attr("knobs", hp.model_dump(mode="json"))  # the best config's source
@@ -188,6 +189,7 @@ def tune_images(
     ray: Any = None,
     callbacks: Sequence[Any] = (),
     progress: bool | str = True,
+    skip_bad: bool = False,
     **knobs: Any,
 ) -> Any:
     """Tune an image classifier on ``data``; epochs are the budget axis.
@@ -203,7 +205,9 @@ def tune_images(
     given, and resumes with ``resume=True``. Returns the engine's ``TuneResult``.
     Only the best ``keep_weights`` trials keep their weights (None keeps all; see
     :mod:`tunelab.trials.weights`). ``cv=K`` scores each trial by K-fold
-    cross-validation (see :mod:`tunelab.trials.cv`).
+    cross-validation (see :mod:`tunelab.trials.cv`). ``skip_bad=True`` leaves unreadable
+    images out, in this process and in every worker (each trial's ``summary.json`` lists
+    them under ``skipped``).
 
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
@@ -238,25 +242,19 @@ def tune_images(
     for key in searched:
         base.pop(key, None)
     data = data_source(data)
-    dataset = trial_dataset(data, hp.input_size)  # fail fast on bad data, decode once here
+    dataset = trial_dataset(data, hp.input_size, skip_bad)  # fail fast on bad data, decode once
     from tunelab.trials.join import artifacts_folder, image_record
 
     trials_root = artifacts_folder(artifacts if artifacts is not None else runs.root)
-    objective = functools.partial(
-        image_objective, data=str(data), base=base, store=trials_root, study=name
-    )
+    # skip_bad travels with the objective's keywords: workers elsewhere skip alike
+    same: dict[str, Any] = {"data": str(data), "base": base, "store": trials_root, "study": name}
+    same.update({"skip_bad": True} if skip_bad else {})
+    objective = functools.partial(image_objective, **same)
     if cv is not None:
         from tunelab.trials.cv import check_folds, cv_objective
 
-        folds = check_folds(cv, trial_dataset(str(data), hp.input_size).labels)
-        objective = functools.partial(
-            cv_objective,
-            data=str(data),
-            base=base,
-            store=trials_root,
-            study=name,
-            folds=folds,
-        )
+        folds = check_folds(cv, dataset.labels)
+        objective = functools.partial(cv_objective, folds=folds, **same)
     from tunelab.trials.progress import TrialLines
     from tunelab.trials.weights import KeepBestWeights
 

@@ -104,7 +104,7 @@ def join_images(
     source = "digits" if os.fspath(data) == "digits" else str(Path(data).resolve())
     keywords = dict(record.get("keywords", {}))
     hp = Hyperparameters.parse(keywords.get("base", {}))
-    dataset = trial_dataset(source, hp.input_size)
+    dataset = trial_dataset(source, hp.input_size, bool(keywords.get("skip_bad", False)))
     _check_same_data(dataset, record, source, study_name)
     root = artifacts_folder(artifacts if artifacts is not None else record["artifacts"])
     objective = functools.partial(func, data=source, store=root, **keywords)

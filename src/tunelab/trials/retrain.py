@@ -55,6 +55,7 @@ def retrain_best(
     hyperparameters: Hyperparameters,
     *,
     store: str | Path | None = None,
+    skip_bad: bool = False,
 ) -> Any:
     """Train the best trial's knobs on all labelled images of ``data``; return the run.
 
@@ -77,7 +78,7 @@ def retrain_best(
         epochs=epochs, early_stopping_patience=0
     )
     source = str(data) if str(data) == "digits" else str(Path(data).resolve())
-    dataset = trial_dataset(source, hp.input_size)
+    dataset = trial_dataset(source, hp.input_size, skip_bad)
     everything = np.arange(len(dataset.labels), dtype=np.int64)
     run = train(
         dataset,
