@@ -100,3 +100,15 @@ def test_the_sweep_table_shows_intervals_and_warns_of_a_winner_within_noise(tl) 
     assert code == 0, err
     assert "95% interval" in out and "(n=450)" in out
     assert "within noise" in out  # two nearly equal rates cannot be told apart
+
+
+def test_sweep_skip_bad_says_in_one_line_what_it_left_out(tl, tmp_path) -> None:
+    from tunelab.data import make_synthetic_folder
+
+    data = make_synthetic_folder(tmp_path / "d", classes=2, per_class=6, size=(8, 8))
+    (data / "class0" / "broken.png").write_bytes(b"not a png")
+    code, out, err = tl("sweep", str(data), "--vary", "optimizer", "--values", "adam,sgd",
+                        "--skip-bad", *FAST)  # fmt: skip
+    assert code == 0, err
+    (line,) = [line for line in err.splitlines() if "skipped" in line]
+    assert line.startswith("skipped 1 bad file: broken.png (") and "summary.json" in line

@@ -116,12 +116,13 @@ def sweep_command(
 
 def _show_data(data: str, hp: Any, field: str, skip_bad: bool) -> None:
     """The train command's data lines; the split line only when every run shares it."""
-    from tunelab.cli.data_notes import show_data_lines
+    from tunelab.cli.data_notes import show_data_lines, show_skipped
     from tunelab.data import load_dataset
 
     dataset = load_dataset(data, input_size=hp.input_size, skip_bad=skip_bad)
     shared = field not in ("validation_fraction", "validation_seed", "use_manifest_split")
     show_data_lines(dataset, hp, split=shared)
+    show_skipped(dataset, 'each run\'s summary.json ("skipped")')
 
 
 def show_sweep(result: Any) -> None:
