@@ -81,3 +81,30 @@ def test_a_cluster_too_small_for_one_trial_is_refused(ray_instance):
             backend="ray",
             ray=RayOptions(gpus_per_trial=1),
         )
+
+
+def test_two_ray_tasks_at_once_with_a_seed_give_the_same_study_twice(ray_instance, tmp_path):
+    """Reproducible order (the default) holds for Ray tasks as for local processes."""
+
+    def study(name: str) -> list[tuple]:
+        result = tune(
+            functools.partial(curve, epochs=4, sleep=0.01),
+            SPACE,
+            strategy="tpe",
+            pruner="asha",
+            n_trials=10,
+            seed=11,
+            storage=f"sqlite:///{tmp_path / name}.db",
+            study_name="s",
+            backend="ray",
+            workers=2,
+            ray=RayOptions(cpus_per_trial=1),  # two at once on the two-CPU instance
+        )
+        assert len({t.user_attrs["pid"] for t in result.trials}) >= 2
+        return [(t.number, t.state, t.params, t.value, t.intermediate_values)
+                for t in result.trials]  # fmt: skip
+
+    first, second = study("a"), study("b")
+    assert len(first) == 10 and first == second
+    recorded = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'a'}.db")
+    assert recorded.user_attrs["tunelab"]["lag"] == 2  # ordered: trial n waited for n-2
