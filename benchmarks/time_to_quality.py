@@ -456,6 +456,21 @@ def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str
             f"{name:14s} {method:14s} {med['trial']:6.2f}  {med['compute']:11.2f}  "
             f"{med['overhead']:8.3f}  {ratio:>8s}"
         )
+    lines.append("")
+    lines.append(
+        "per seed (test accuracy at "
+        + ", ".join(f"{c:.0f}" for c in checkpoints)
+        + " CPU-s; trials within the budget), so that later runs can be pooled with these"
+    )
+    for r in sorted(results, key=lambda r: (r["dataset"], r["method"], r["seed"])):
+        if r["method"] in SEARCHERS:
+            values = " ".join(f"{at(r, c):.3f}" for c in checkpoints)
+            n = sum(1 for t in r["trials"] if t["cpu"] <= budget)
+            lines.append(f"  {r['dataset']:13s} {r['method']:14s} seed {r['seed']}  {values}  {n}")
+        else:
+            lines.append(
+                f"  {r['dataset']:13s} {r['method']:14s} seed {r['seed']}  {r['test_accuracy']:.3f}"
+            )
     walls = [r["wall"] / r["cpu"] for r in results if r.get("cpu")]
     if walls:
         lines.append(
