@@ -311,6 +311,13 @@ def test_accuracy(store: Path, run: str, test: Path) -> float:
     return float(evaluate_run(RunStore(store).get(run), test).accuracy)
 
 
+def final_val_loss(store: Path, run: str) -> float | None:
+    from tunelab.runs import RunStore
+
+    value = RunStore(store).get(run).summary.get("final_val_loss")
+    return float(value) if value is not None else None
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One (dataset, seed, method) in a fresh process; the result is also written to disk."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -354,6 +361,16 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 result["tests"] = {
                     t["run"]: test_accuracy(store, t["run"], test)
                     for t in incumbents(recorder.trials, budget)
+                }
+                # Every complete trial's test accuracy and validation loss (after the clock
+                # stopped), so that rules for picking the best trial can be compared offline.
+                result["scored"] = {
+                    t["run"]: [
+                        result["tests"].get(t["run"]) or test_accuracy(store, t["run"], test),
+                        final_val_loss(store, t["run"]),
+                    ]
+                    for t in recorder.trials
+                    if t["value"] is not None and t["cpu"] <= budget
                 }
         result["wall"] = time.perf_counter() - wall
         path = Path(job["path"])
