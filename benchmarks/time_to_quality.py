@@ -488,12 +488,71 @@ def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str
             lines.append(
                 f"  {r['dataset']:13s} {r['method']:14s} seed {r['seed']}  {r['test_accuracy']:.3f}"
             )
+    if any("scored" in r for r in results):
+        lines.extend(selection_rules(results, checkpoints))
     walls = [r["wall"] / r["cpu"] for r in results if r.get("cpu")]
     if walls:
         lines.append(
             f"\nload: a job's wall time / its CPU time, median {statistics.median(walls):.2f} "
             f"[{min(walls):.2f}-{max(walls):.2f}] over {len(walls)} jobs (includes test scoring)"
         )
+    return lines
+
+
+def _pick(trials: list[dict[str, Any]], scored: dict[str, list[Any]], rule: str, n_val: int):
+    """The trial ``rule`` calls best among ``trials`` (complete, all scored); None if none."""
+    if not trials:
+        return None
+    loss = {t["run"]: scored[t["run"]][1] for t in trials}
+
+    def lower_loss(t: dict[str, Any]) -> float:
+        value = loss[t["run"]]
+        return value if value is not None and math.isfinite(value) else math.inf
+
+    if rule == "lowest val loss":
+        return min(trials, key=lower_loss)
+    best = max(t["value"] for t in trials)
+    if rule == "max val, ties by loss":
+        return min((t for t in trials if t["value"] == best), key=lower_loss)
+    if rule == "within 1 SE, lowest loss":
+        se = math.sqrt(max(best * (1 - best), 1e-12) / n_val)
+        return min((t for t in trials if t["value"] >= best - se), key=lower_loss)
+    return next(t for t in sorted(trials, key=lambda t: t["cpu"]) if t["value"] == best)
+
+
+RULES = ("max val", "max val, ties by loss", "within 1 SE, lowest loss", "lowest val loss")
+
+
+def selection_rules(results: list[dict[str, Any]], checkpoints: list[float]) -> list[str]:
+    """Test accuracy at each checkpoint if the best trial were picked by each rule, over
+    the jobs that scored every trial (the search itself is the same: a rule only changes
+    which of the finished trials is reported as best)."""
+    from tunelab import Hyperparameters
+
+    fraction = Hyperparameters().validation_fraction  # every method's validation split
+    lines = ["", "best-trial rules, offline (jobs that scored every complete trial): median "
+             "test accuracy of the trial each rule picks, at " + ", ".join(
+                 f"{c:.0f}" for c in checkpoints) + " CPU-s"]  # fmt: skip
+    for name in DATASETS:
+        for method in SEARCHERS:
+            rows = [r for r in results if r["dataset"] == name and r["method"] == method
+                    and "scored" in r]  # fmt: skip
+            if not rows:
+                continue
+            seeds = sorted(r["seed"] for r in rows)
+            for rule in RULES:
+                cells = []
+                for c in checkpoints:
+                    values = []
+                    for r in rows:
+                        done = [t for t in r["trials"] if t["value"] is not None
+                                and t["cpu"] <= c and t["run"] in r["scored"]]  # fmt: skip
+                        n_val = max(1, round(fraction * count_files(Path(r["trainval"]))))
+                        chosen = _pick(done, r["scored"], rule, n_val)
+                        values.append(r["scored"][chosen["run"]][0] if chosen else 0.0)
+                    cells.append(f"{statistics.median(values):.3f}")
+                lines.append(f"  {name:13s} {method:14s} {rule:26s} {' '.join(cells)}"
+                             f"   seeds {seeds}")  # fmt: skip
     return lines
 
 
