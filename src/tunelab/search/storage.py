@@ -322,7 +322,7 @@ def recover(
     """
     if storage is None:
         return 0
-    fail_dead_here(study)
+    fail_dead_here(study, retry=False)  # queued below, within ``room``
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get("retry_of") for t in trials}
     # Retries that Optuna's own callback queued (studies of earlier tunelab versions).
@@ -356,13 +356,16 @@ def _retry_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
 
 
 def fail_dead_here(
-    study: optuna.Study, trials: Iterable[optuna.trial.FrozenTrial] | None = None
+    study: optuna.Study,
+    trials: Iterable[optuna.trial.FrozenTrial] | None = None,
+    retry: bool = True,
 ) -> int:
     """Mark abandoned the RUNNING trials (of ``trials``, default all) whose process on this
     host is gone, at once rather than after the heartbeat's grace period; returns how many.
 
-    Each is queued once more (:func:`retry_lost`), as the heartbeat would have done: a
-    trial is retried once, whichever process noticed it first.
+    Each is queued once more (:func:`retry_lost`; ``retry=False``: left to the caller), as
+    the heartbeat would have done: a trial is retried once, whichever process noticed it
+    first.
     """
     host = socket.gethostname()
     if trials is None:
@@ -374,7 +377,8 @@ def fail_dead_here(
             continue
         if isinstance(pid, int) and not process_alive(pid):
             if fail_trial(study._storage, trial, "abandoned"):
-                retry_lost(study, trial)
+                if retry:
+                    retry_lost(study, trial)
                 failed += 1
     return failed
 
