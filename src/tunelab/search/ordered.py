@@ -28,7 +28,6 @@ import functools
 import os
 import socket
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -197,7 +196,7 @@ def wait_for(
     A blocking trial whose process on this host is gone is marked abandoned at once (the
     next resume queues it again); one elsewhere, after the heartbeat's grace period.
     """
-    from tunelab.search.storage import fail_dead_here
+    from tunelab.search.storage import fail_lost
 
     pause = POLL_FIRST
     while True:
@@ -208,23 +207,18 @@ def wait_for(
         ]
         if not pending:
             return
-        fail_dead_here(study, pending)
-        if _beat(study._storage, own):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
+        _beat(study._storage, own)
+        fail_lost(study, pending)
         time.sleep(pause)
         pause = min(POLL_MAX, pause * 1.5)
 
 
-def _beat(storage: Any, trial: FrozenTrial) -> bool:
-    """Record a heartbeat of ``trial``; False when the storage keeps none."""
+def _beat(storage: Any, trial: FrozenTrial) -> None:
+    """Record a heartbeat of ``trial`` (where the storage keeps them)."""
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
-    if not is_heartbeat_enabled(storage):
-        return False
-    storage.record_heartbeat(trial._trial_id)
-    return True
+    if is_heartbeat_enabled(storage):
+        storage.record_heartbeat(trial._trial_id)
 
 
 def search_parts(

@@ -40,7 +40,7 @@ from tunelab.search.reporter import (
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
 from tunelab.search.storage import (
     STUDY_ATTR,
-    fail_dead_here,
+    fail_lost,
     fail_own_running,
     open_storage,
     storage_url,
@@ -269,10 +269,7 @@ def _wait_for_others(study: optuna.Study) -> None:
     """Pause, then fail the trials whose process here died, and fail (and re-queue) those
     whose heartbeat stopped."""
     time.sleep(WAIT_POLL)
-    fail_dead_here(study)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
+    fail_lost(study)
 
 
 def load_study_for(url: str, study_name: str, plan: SessionPlan) -> optuna.Study:

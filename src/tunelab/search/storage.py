@@ -383,6 +383,18 @@ def fail_dead_here(
     return failed
 
 
+def fail_lost(
+    study: optuna.Study, trials: Iterable[optuna.trial.FrozenTrial] | None = None
+) -> None:
+    """Fail (and queue once more) the trials that will not finish: those of ``trials``
+    (default all) whose process on this host died, at once; those whose heartbeat stopped,
+    after the grace period."""
+    fail_dead_here(study, trials)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
 def fail_own_running(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
     """After Ctrl-C: a trial this process left RUNNING is marked interrupted."""
     pid = os.getpid()
