@@ -248,7 +248,8 @@ def tune_images(
     trials_root = artifacts_folder(artifacts if artifacts is not None else runs.root)
     # skip_bad travels with the objective's keywords: workers elsewhere skip alike
     same: dict[str, Any] = {"data": str(data), "base": base, "store": trials_root, "study": name}
-    same.update({"skip_bad": True} if skip_bad else {})
+    if skip_bad:  # only when set: a study without it records the keywords it always did
+        same["skip_bad"] = True
     objective = functools.partial(image_objective, **same)
     if cv is not None:
         from tunelab.trials.cv import check_folds, cv_objective

@@ -19,7 +19,7 @@ from tunelab.errors import TunelabError
 from tunelab.search.results import TuneResult
 from tunelab.search.session import Callback
 from tunelab.search.worker import join, study_settings
-from tunelab.trials.data import trial_dataset
+from tunelab.trials.data import data_source, trial_dataset
 
 
 def artifacts_folder(path: str | os.PathLike[str]) -> str:
@@ -101,7 +101,7 @@ def join_images(
             f"tunelab's; `tunelab worker` runs only tunelab's own objectives."
         )
     func = getattr(import_module(module), name)
-    source = "digits" if os.fspath(data) == "digits" else str(Path(data).resolve())
+    source = data_source(os.fspath(data))
     keywords = dict(record.get("keywords", {}))
     hp = Hyperparameters.parse(keywords.get("base", {}))
     dataset = trial_dataset(source, hp.input_size, bool(keywords.get("skip_bad", False)))

@@ -63,7 +63,7 @@ def retrain_best(
     are replaced by the best trial's).
     """
     from tunelab.api import train
-    from tunelab.trials.data import trial_dataset
+    from tunelab.trials.data import data_source, trial_dataset
 
     best = next((t for t in result.trials if t.number == result.best_trial_number), None)
     if best is None:
@@ -77,8 +77,7 @@ def retrain_best(
     hp = best_hyperparameters(best, hyperparameters).replace(
         epochs=epochs, early_stopping_patience=0
     )
-    source = str(data) if str(data) == "digits" else str(Path(data).resolve())
-    dataset = trial_dataset(source, hp.input_size, skip_bad)
+    dataset = trial_dataset(data_source(data), hp.input_size, skip_bad)
     everything = np.arange(len(dataset.labels), dtype=np.int64)
     run = train(
         dataset,
