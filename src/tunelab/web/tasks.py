@@ -43,17 +43,16 @@ class Stream(Callback):
             epochs=state.epochs,
             steps_per_epoch=state.steps_per_epoch,
         )
+        # A stop halts the run at once, from the thread that asked (see Job.on_stop).
         self.job.on_stop(functools.partial(self._check, state))
 
     def on_batch_end(self, state: TrainState, record: dict[str, float]) -> None:
         self.job.emit("batch", index=self.runs_started - 1, **record)
         self.job.progress.update(run_index=self.runs_started - 1, step=int(record["step"]))
-        self._check(state)
 
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
         self.job.emit("epoch", index=self.runs_started - 1, **record)
         self.job.progress.update(epoch=int(record["epoch"]), epochs_done=len(state.history))
-        self._check(state)
 
     def _check(self, state: TrainState) -> None:
         if self.job.stop_requested.is_set() and not state.stop:
