@@ -66,6 +66,8 @@ PIXIMI = HERE.parent.parent / "shared" / "datasets" / "piximi-mnist" / "labelled
 DATASETS = ("piximi-mnist", "cells")
 SEARCHERS = ("tunelab", "tpe", "tpe+hyperband", "random")
 METHODS = (*SEARCHERS, "piximi-default")
+#: Report rows: tunelab's jobs once as tune's answer (its ensemble) and once by best trial.
+ROWS = ("tunelab+ensemble", *SEARCHERS)
 ANCHORS = ("tpe", "tpe+hyperband", "random")
 EPOCHS = 10  # the epoch cap of every trial (Piximi's default number of epochs)
 TEST_FRACTION = 0.4
@@ -318,6 +320,37 @@ def final_val_loss(store: Path, run: str) -> float | None:
     return float(value) if value is not None else None
 
 
+def ensembles(
+    store: Path, seed: int, trials: list[dict[str, Any]], budget: float, test: Path
+) -> dict[str, list[float]]:
+    """tunelab's ensemble (tunelab.trials.ensemble, its default size) of the trials complete
+    by each checkpoint: ``{checkpoint: [test accuracy, CPU-s to choose and write it]}``.
+
+    Built after the clock stopped, from the same kept weights, as ``tune`` builds it at the
+    end of a tune of that length; its CPU cost is recorded, not charged to the clock."""
+    import optuna
+
+    from tunelab.search.results import TrialRecord
+    from tunelab.trials.ensemble import build_ensemble
+
+    name = f"tunelab-{seed}"
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{store}/studies/{name}.db")
+    frozen = {t.number: t for t in study.get_trials(deepcopy=False)}
+    out: dict[str, list[float]] = {}
+    for c in checkpoints_of(budget):
+        done = [frozen[t["number"]] for t in trials if t["cpu"] <= c and t["number"] in frozen]
+        start = time.process_time()
+        run = build_ensemble([TrialRecord.from_frozen(t) for t in done], store, f"{name}-at{c:g}")
+        cost = time.process_time() - start
+        if run is not None:
+            out[f"{c:g}"] = [test_accuracy(store, run.name, test), cost]
+    return out
+
+
+def checkpoints_of(budget: float) -> list[float]:
+    return [budget / 8, budget / 4, budget / 2, budget]
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One (dataset, seed, method) in a fresh process; the result is also written to disk."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -358,6 +391,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     recorder = run_optuna(trainval, store, seed, budget, method)
                 result["cpu"] = recorder.cpu()
                 result["trials"] = recorder.trials
+                if method == "tunelab":
+                    result["ensembles"] = ensembles(store, seed, recorder.trials, budget, test)
                 result["tests"] = {
                     t["run"]: test_accuracy(store, t["run"], test)
                     for t in incumbents(recorder.trials, budget)
@@ -386,9 +421,26 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def at(result: dict[str, Any], seconds: float) -> float:
-    """Test accuracy of the incumbent at ``seconds`` CPU; 0 when no trial was complete."""
+    """Test accuracy of the incumbent at ``seconds`` CPU; 0 when no trial was complete.
+
+    For ``tunelab+ensemble`` rows: that of the ensemble, where there was one (two or more
+    complete trials), else of the incumbent, which is then what tune gives."""
+    if result.get("row") == "tunelab+ensemble":
+        built = result["ensembles"].get(f"{seconds:g}")
+        if built is not None:
+            return float(built[0])
     chosen = incumbents(result["trials"], seconds)
     return result["tests"][chosen[-1]["run"]] if chosen else 0.0
+
+
+def with_ensemble_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each tunelab job once more as a ``tunelab+ensemble`` row (what tune gives now)."""
+    extra = [
+        {**r, "method": "tunelab+ensemble", "row": "tunelab+ensemble"}
+        for r in results
+        if r["method"] == "tunelab" and "ensembles" in r
+    ]
+    return results + extra
 
 
 def spread(values: list[float]) -> str:
@@ -396,7 +448,8 @@ def spread(values: list[float]) -> str:
 
 
 def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str]:
-    checkpoints = [budget / 8, budget / 4, budget / 2, budget]
+    checkpoints = checkpoints_of(budget)
+    results = with_ensemble_rows(results)
     lines: list[str] = []
     overheads: dict[tuple[str, str], list[dict[str, float]]] = {}
     for name in DATASETS:
@@ -415,10 +468,10 @@ def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str
             "test accuracy of the incumbent (best validation so far) at CPU seconds: "
             "median [min-max] over seeds; no complete trial yet counts 0"
         )
-        header = "method".ljust(15) + "".join(f"{c:>8.0f} s".rjust(22) for c in checkpoints)
+        header = "method".ljust(17) + "".join(f"{c:>8.0f} s".rjust(22) for c in checkpoints)
         lines.append(header + "   seeds  trials")
         medians: dict[str, list[float]] = {}
-        for method in SEARCHERS:
+        for method in ROWS:
             rows = [r for r in mine if r["method"] == method and r["seed"] in complete]
             if not rows:
                 continue
@@ -430,7 +483,9 @@ def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str
             trials = statistics.median(
                 sum(1 for t in r["trials"] if t["cpu"] <= budget) for r in rows
             )
-            lines.append(method.ljust(15) + "".join(cells) + f"   {len(rows):5d}  {trials:6.0f}")
+            lines.append(method.ljust(17) + "".join(cells) + f"   {len(rows):5d}  {trials:6.0f}")
+            if method not in SEARCHERS:
+                continue  # the same jobs as tunelab's
             overheads[(name, method)] = [
                 {
                     "trial": statistics.median(t["trial_cpu"] for t in r["trials"]),
@@ -453,7 +508,8 @@ def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str
                 f"piximi-default (simple-cnn, Adam 0.01, batch 32, {EPOCHS} epochs, one run of "
                 f"{cpu:.0f} CPU-s): test {spread(defaults)}"
             )
-        lines.extend(targets(medians, defaults, checkpoints))
+        for who in ("tunelab+ensemble", "tunelab"):
+            lines.extend(targets(medians, defaults, checkpoints, who))
     lines.append("")
     lines.append(
         "per-trial CPU time (s; medians per trial, then over seeds): whole trial (from the "
@@ -480,13 +536,13 @@ def report(results: list[dict[str, Any]], budget: float, seeds: int) -> list[str
         + " CPU-s; trials within the budget), so that later runs can be pooled with these"
     )
     for r in sorted(results, key=lambda r: (r["dataset"], r["method"], r["seed"])):
-        if r["method"] in SEARCHERS:
+        if r["method"] in ROWS:
             values = " ".join(f"{at(r, c):.3f}" for c in checkpoints)
             n = sum(1 for t in r["trials"] if t["cpu"] <= budget)
-            lines.append(f"  {r['dataset']:13s} {r['method']:14s} seed {r['seed']}  {values}  {n}")
+            lines.append(f"  {r['dataset']:13s} {r['method']:16s} seed {r['seed']}  {values}  {n}")
         else:
             lines.append(
-                f"  {r['dataset']:13s} {r['method']:14s} seed {r['seed']}  {r['test_accuracy']:.3f}"
+                f"  {r['dataset']:13s} {r['method']:16s} seed {r['seed']}  {r['test_accuracy']:.3f}"
             )
     if any("scored" in r for r in results):
         lines.extend(selection_rules(results, checkpoints))
@@ -557,11 +613,11 @@ def selection_rules(results: list[dict[str, Any]], checkpoints: list[float]) -> 
 
 
 def targets(
-    medians: dict[str, list[float]], defaults: list[float], checkpoints: list[float]
+    medians: dict[str, list[float]], defaults: list[float], checkpoints: list[float], who: str
 ) -> list[str]:
-    if "tunelab" not in medians:
+    if who not in medians:
         return []
-    mine = medians["tunelab"]
+    mine = medians[who]
     lines = []
     anchors = [a for a in ANCHORS if a in medians]
     worse = [
@@ -571,17 +627,17 @@ def targets(
         if mine[i] < value
     ]
     verdict = "met" if not worse else "NOT met (below " + ", ".join(worse) + ")"
-    lines.append(f"target: tunelab >= every anchor ({', '.join(anchors)}) at every budget: "
+    lines.append(f"target: {who} >= every anchor ({', '.join(anchors)}) at every budget: "
                  f"{verdict}")  # fmt: skip
     if "tpe" in medians:
         ok = mine[1] >= medians["tpe"][-1]
         lines.append(
-            f"target: tunelab at {checkpoints[1]:.0f} s ({mine[1]:.3f}) >= tpe at "
+            f"target: {who} at {checkpoints[1]:.0f} s ({mine[1]:.3f}) >= tpe at "
             f"{checkpoints[-1]:.0f} s ({medians['tpe'][-1]:.3f}): {'met' if ok else 'NOT met'}"
         )
     if defaults:
         gain = 100 * (mine[-1] - statistics.median(defaults))
-        lines.append(f"target: tunelab at {checkpoints[-1]:.0f} s >= piximi-default + 2 points: "
+        lines.append(f"target: {who} at {checkpoints[-1]:.0f} s >= piximi-default + 2 points: "
                      f"{gain:+.1f} points, {'met' if gain >= 2 - 1e-9 else 'NOT met'}")  # fmt: skip
     return lines
 

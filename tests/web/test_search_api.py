@@ -95,7 +95,11 @@ def test_a_tune_streams_the_study_and_offers_the_best_config(
     for trial in final["trials"]:
         assert trial["n"] and trial["interval_95"][0] <= trial["value"] <= trial["interval_95"][1]
     assert final["importances"] or final["importances_note"]
-    assert len(job["runs"]) == 3
+    assert len(job["runs"]) == 4  # the 3 trials and the ensemble of the best of them
+    assert job["result"]["ensemble"] == "mine-ensemble" == job["runs"][-1]
+    assert "chosen on: optimistic" in job["result"]["ensemble_line"]
+    ensemble = client.get("/api/runs/mine-ensemble").json()
+    assert ensemble["summary"]["kind"] == "ensemble"
     assert "trial 0 complete" not in capfd.readouterr().err  # the page shows it, not the log
 
     assert client.get("/api/studies").json() == {"studies": ["mine"]}

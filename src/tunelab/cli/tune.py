@@ -50,7 +50,13 @@ def tune_command(
     runs_dir: Path | None = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     keep_weights: int = typer.Option(
-        3, "--keep-weights", help="Only the best K trials keep model.safetensors."
+        5, "--keep-weights", help="Only the best K trials keep model.safetensors."
+    ),
+    ensemble: int = typer.Option(
+        5,
+        "--ensemble",
+        help="Mix the best K trials (of those keeping weights) into one model, "
+        "<study>-ensemble, chosen on the validation split; 0: none.",
     ),
     cv: int | None = typer.Option(
         None, "--cv", help="Score each trial by K-fold cross-validation (small data)."
@@ -106,6 +112,9 @@ def tune_command(
     from tunelab.trials.weights import check_keep
 
     check_keep(keep_weights)
+    from tunelab.trials.ensemble import check_size
+
+    check_size(ensemble)
     if retrain_best and study is not None:
         from tunelab.trials.retrain import check_retrain_target
 
@@ -146,6 +155,7 @@ def tune_command(
         reproducible=reproducible,
         **cluster.tune_options(),
         keep_weights=keep_weights,
+        ensemble=ensemble,
         cv=cv,
         progress=False if as_json else "stdout",
         skip_bad=skip_bad,
@@ -171,6 +181,8 @@ def tune_command(
                 "best_params": result.best_params,
                 "best_config": str(best_file or ""),
                 "trials": [_row(t) for t in result.trials],
+                "ensemble_run": result.ensemble,
+                "ensemble_note": result.ensemble_note,
                 **outputs.to_dict(),
                 "retrained_run": retrained,
             }
@@ -185,6 +197,7 @@ def tune_command(
             f"best knobs written to {best_file}: `tunelab train {data} --config "
             f"{best_file}` trains with them."
         )
+    _show_ensemble(result, runs_dir, ensemble)
     if retrain_best:
         retrain(result, data, hp, runs_dir, quiet=False, skip_bad=skip_bad)
     hint = _resume_hint(data, result.study_name, storage, runs_dir, trials, hp.epochs, space)
@@ -193,6 +206,18 @@ def tune_command(
         console.print("  (add this run's --range and --fix flags too: the space must not change)")
     if result.stopped_reason == "interrupted":
         raise typer.Exit(130)  # like `train`: a Ctrl-C is not a success
+
+
+def _show_ensemble(result: Any, runs_dir: Path | None, size: int) -> None:
+    if not size:
+        return
+    if result.ensemble is None:
+        console.print(result.ensemble_note)
+        return
+    from tunelab.runs import RunStore
+    from tunelab.trials.ensemble import describe
+
+    console.print(describe(RunStore(runs_dir).get(result.ensemble)), soft_wrap=True)
 
 
 def _resume_hint(

@@ -214,11 +214,16 @@ def _loss(run: Run, name: str, logits: Any, labels: Any) -> float | None:
     if len(labels) == 0:
         return None
     settings: dict[str, float] = {}
+    if run.model_info.get("model") == "ensemble":  # log-probabilities: plain cross-entropy
+        return _finite(float(create_loss(name, logits.shape[1])(logits, labels)))
     try:
         hp = run.hyperparameters
         settings = {"label_smoothing": hp.label_smoothing, "focal_gamma": hp.focal_gamma}
     except Exception:  # config.yaml edited by hand: defaults are close enough for a report
         pass
     loss_fn = create_loss(name, logits.shape[1], **settings)
-    value = float(loss_fn(logits, labels))
+    return _finite(float(loss_fn(logits, labels)))
+
+
+def _finite(value: float) -> float | None:
     return value if np.isfinite(value) else None

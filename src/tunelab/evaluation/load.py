@@ -106,17 +106,8 @@ def load_model(run: Run) -> LoadedModel:
         )
     from safetensors.torch import load_file
 
-    from tunelab.models import create_model
-
     try:
-        model = create_model(
-            str(info["model"]),
-            in_channels=int(info["in_channels"]),
-            num_classes=int(info["num_classes"]),
-            input_size=(int(info["input_size"][0]), int(info["input_size"][1])),
-            activation=str(info.get("activation", "relu")),
-            dropout=float(info.get("dropout", 0.0)),
-        )
+        model = rebuild(info)
     except (ValueError, TypeError, IndexError, KeyError) as err:
         raise TunelabError(
             f"run {run.name!r} has a damaged model.json ({type(err).__name__}: "
@@ -140,6 +131,29 @@ def load_model(run: Run) -> LoadedModel:
         ) from None
     model.eval()
     return LoadedModel(model, info, run)
+
+
+def rebuild(info: dict[str, Any]) -> torch.nn.Module:
+    """The untrained network ``model.json`` describes (an ensemble: each member's)."""
+    from tunelab.models import create_model
+
+    if info["model"] == "ensemble":
+        from tunelab.models.ensemble import Ensemble
+
+        members = [{**info, **spec} for spec in info["members"]]
+        return Ensemble(
+            [rebuild(m) for m in members],
+            [str(m.get("loss", "cross-entropy")) for m in members],
+            [float(m["weight"]) for m in members],
+        )
+    return create_model(
+        str(info["model"]),
+        in_channels=int(info["in_channels"]),
+        num_classes=int(info["num_classes"]),
+        input_size=(int(info["input_size"][0]), int(info["input_size"][1])),
+        activation=str(info.get("activation", "relu")),
+        dropout=float(info.get("dropout", 0.0)),
+    )
 
 
 def run_validation_data(run: Run, info: dict[str, Any]) -> tuple[ImageDataset, np.ndarray]:

@@ -93,6 +93,10 @@ class TuneResult:
     direction: str = "maximize"
     strategy: str = ""
     pruner: str = ""
+    #: Image tunes: the run mixing the best trials (tunelab.trials.ensemble), or None
+    #: with ``ensemble_note`` saying why.
+    ensemble: str | None = None
+    ensemble_note: str = ""
     _study: optuna.Study | None = field(default=None, repr=False, compare=False)
 
     def study(self) -> optuna.Study:

@@ -182,7 +182,8 @@ def tune_images(
     resume: bool = False,
     reproducible: bool = True,
     known_good: bool = True,
-    keep_weights: int | None = 3,
+    keep_weights: int | None = 5,
+    ensemble: int = 5,
     cv: int | None = None,
     artifacts: str | Path | None = None,
     backend: str = "local",
@@ -209,6 +210,10 @@ def tune_images(
     images out, in this process and in every worker (each trial's ``summary.json`` lists
     them under ``skipped``).
 
+    Afterwards the best ``ensemble`` trials that kept weights (0: none) are mixed into one
+    model, run ``<study>-ensemble`` (see :mod:`tunelab.trials.ensemble`); its name is the
+    result's ``ensemble``, with ``ensemble_note`` saying why there is none.
+
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
     the objective's settings from the study). ``backend``, ``ray`` and ``workers`` are
@@ -230,6 +235,9 @@ def tune_images(
         for key in TRANSFER_ONLY:
             searched.pop(key, None)
     check_base(hp, searched)  # before anything is written
+    from tunelab.trials.ensemble import check_size
+
+    check_size(ensemble)
     runs = RunStore(store)
     runs.create_root()
     name = study_name or f"tune-{_slug(str(data))}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -293,7 +301,24 @@ def tune_images(
         )
     if keeper is not None:
         keeper.apply(result.study())  # also trials of earlier runs, or of other workers
+    if ensemble and result.stopped_reason != "no-workers":
+        _add_ensemble(result, trials_root, ensemble)
     return result
+
+
+def _add_ensemble(result: Any, root: str, size: int) -> None:
+    """Build ``<study>-ensemble`` from the best trials; a failure is a note, not an error."""
+    from tunelab.trials.ensemble import build_ensemble
+
+    try:
+        run = build_ensemble(result.trials, root, result.study_name, size)
+    except TunelabError as err:
+        result.ensemble_note = f"no ensemble: {err}"
+        return
+    if run is None:
+        result.ensemble_note = "no ensemble: fewer than two complete trials kept their weights"
+    else:
+        result.ensemble = run.name
 
 
 def _starting_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tunelab.search.results import TrialRecord
 
 #: How many trials keep their weights unless told otherwise (``--keep-weights``).
-DEFAULT_KEEP = 3
+DEFAULT_KEEP = 5
 
 _FINISHED = ("complete", "pruned", "fail")
 

@@ -810,6 +810,8 @@ const search = {
     if (this.kind === "tune" && result.best) href = "/api/studies/" + encodeURIComponent(result.study) + "/best-config";
     if (this.kind === "sweep" && result.best_run) href = "/api/runs/" + encodeURIComponent(result.best_run) + "/config";
     if (href) { link.href = withToken(href); link.hidden = false; }
+    const ensemble = document.getElementById("ensemble-line");
+    if (this.kind === "tune" && result.ensemble_line) { ensemble.textContent = result.ensemble_line; ensemble.hidden = false; }
     if (this.kind === "sweep" && result.rows) this.drawLeaderboard(result.rows.map(sweepLeader(this.knob)), result.noise_warning);
     if (d.error) showError(d.error);
     guarded(loadPast);
@@ -841,6 +843,7 @@ async function renderSearch() {
         el("button", { id: "stop-search", disabled: true, onclick: () => guarded(stopJob) }, "Stop"),
         el("span", { id: "search-status", class: "status" }),
         el("a", { id: "best-config", hidden: true, download: "best.yaml" }, "Download the best config")),
+      el("p", { id: "ensemble-line", class: "muted", hidden: true }),
       el("div", { class: "charts" }, el("div", { id: "search-curves", class: "chart" }), el("div", { id: "importances", class: "chart" })),
       el("table", { id: "leaderboard" }),
       el("h3", { text: "Earlier studies and sweeps" }),
@@ -912,6 +915,7 @@ async function startTune() {
     strategy: document.getElementById("tune-strategy").value, pruner: document.getElementById("tune-pruner").value,
   } });
   document.getElementById("best-config").hidden = true;
+  document.getElementById("ensemble-line").hidden = true;
   follow(job);
 }
 
