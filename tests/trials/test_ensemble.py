@@ -152,6 +152,13 @@ def test_the_cli_names_the_ensemble_and_says_what_its_figures_were_measured_on(
                          "c", "--fix", "model=mlp", "--pruner", "none", "--no-report")  # fmt: skip
     assert code == 0, err
     assert "ensemble c-ensemble:" in out and "chosen on: optimistic" in out
+    code, out, _ = cli("runs", "list", "--json")
+    rows = {row["run"]: row for row in json.loads(out)}
+    assert rows["c-ensemble"]["model"].startswith("ensemble of ")
+    code, out, _ = cli("evaluate", "c-ensemble")
+    assert code == 0 and "the ensemble's members were chosen on (optimistic" in out
+    code, out, err = cli("train", str(data), "--init-from", "c-ensemble", "--epochs", "1")
+    assert code != 0 and "is an ensemble of" in err and "c-trial-" in err
     code, out, err = cli("tune", str(data), "--ensemble", "-2", "--trials", "1")
     assert code != 0 and "ensemble must be a whole number >= 0 (got -2)" in err
     assert "Traceback" not in err

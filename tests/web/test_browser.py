@@ -425,3 +425,25 @@ def test_the_form_shows_essentials_first_and_knobs_when_they_apply(
     page.click("#ladder-up-batch_size")
     expect(page.locator("#knob-batch_size")).to_have_value("64")
     assert page.console_errors == []
+
+
+def test_a_tune_from_the_page_names_its_ensemble(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_page(page, live_server, "#train")
+    fill_knob(page, "epochs", "2")
+    fill_knob(page, "batch_size", "8")
+    expect(page.locator("#train-form")).to_have_attribute("data-valid", "true")
+    page.click("nav a[data-page=search]")
+    page.fill("#search-data", str(data_root / "tiny"))
+    page.fill("#tune-trials", "3")
+    page.select_option("#tune-pruner", "none")
+    page.click("#start-tune")
+    expect(page.locator("#search-status")).to_have_attribute(
+        "data-status", "completed", timeout=WAIT_MS
+    )
+    expect(page.locator("#ensemble-line")).to_be_visible()
+    expect(page.locator("#ensemble-line")).to_contain_text("-ensemble:")
+    expect(page.locator("#ensemble-line")).to_contain_text("chosen on: optimistic")
+    expect(page.locator("#best-config")).to_be_visible()
+    assert page.console_errors == []

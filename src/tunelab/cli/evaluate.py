@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tunelab.cli.console import RUNS_DIR, console, err_console, fmt, print_json
+
+if TYPE_CHECKING:
+    from tunelab.runs import Run
 
 
 def evaluate_command(
@@ -54,7 +58,7 @@ def evaluate_command(
 
     loss = "-" if result.loss is None else f"{result.loss:.4f}"
     scored = "scored: " + (
-        "the run's validation split (images held out from training)"
+        _validation_words(found)
         if result.scored == "validation split"
         else f"{result.data}"
         + (
@@ -131,3 +135,12 @@ def _slug(data: str) -> str:
 
     name = Path(data).name or "data"
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "data"
+
+
+def _validation_words(run: Run) -> str:
+    if run.summary.get("kind") == "ensemble":
+        return (
+            "the validation split the ensemble's members were chosen on (optimistic: give "
+            "images no trial saw, `tunelab evaluate RUN TEST_DATA`, for an honest figure)"
+        )
+    return "the run's validation split (images held out from training)"

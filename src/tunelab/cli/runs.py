@@ -37,7 +37,7 @@ def list_runs(
                 "data": dataset_name(str(data)) if data else None,
                 "differs": differs,
                 "status": run.status,
-                "model": config.get("model"),
+                "model": run.model_name,
                 "optimizer": config.get("optimizer"),
                 "learning_rate": config.get("learning_rate"),
                 "epochs": summary.get("epochs_run"),

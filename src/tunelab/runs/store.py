@@ -288,6 +288,16 @@ class Run:
         return data if isinstance(data, dict) else {}
 
     @property
+    def model_name(self) -> str | None:
+        """The model the run holds: its config's, or "ensemble of N" for a tune's ensemble
+        (whose config.yaml holds its best member's knobs)."""
+        members = self.summary.get("members") if self.summary.get("kind") == "ensemble" else None
+        if isinstance(members, list):
+            return f"ensemble of {len(members)}"
+        model = self.config.get("model")
+        return None if model is None else str(model)
+
+    @property
     def hyperparameters(self) -> Any:
         """``config.yaml`` validated as :class:`~tunelab.knobs.Hyperparameters`."""
         from tunelab.knobs import Hyperparameters

@@ -181,6 +181,13 @@ def apply_init(
 ) -> list[str]:
     """Load ``source`` into ``model`` in place; return the notes to show (head, channels)."""
     known_model = source.info.get("model")
+    if known_model == "ensemble":
+        members = [str(m.get("run")) for m in source.info.get("members", [])]
+        raise TunelabError(
+            f"init_from {source.where} is an ensemble of {len(members)} trained models, not "
+            f"one network to start from. Start from one of its members instead: "
+            f"{', '.join(members[:3])}."
+        )
     if known_model and known_model != model_name:
         raise TunelabError(
             f"init_from {source.where} holds a {known_model!r} model; this run builds "

@@ -202,6 +202,7 @@ def summary(choice: Choice, name: str, info: dict[str, Any]) -> dict[str, Any]:
         "candidates": choice.candidates,
         "n_val": choice.n_val,
         "final_val_accuracy": choice.val_accuracy,
+        "best_val_accuracy": choice.val_accuracy,  # what run lists show; one "epoch" here
         "final_val_loss": choice.val_loss,
         "best_trial_val_accuracy": choice.single_accuracy,
         "best_trial_val_loss": choice.single_loss,

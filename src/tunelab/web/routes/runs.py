@@ -41,7 +41,7 @@ def run_row(run: Run, running: set[str]) -> dict[str, Any]:
         "name": run.name,
         "status": "running" if run.name in running else summary.get("status", "unfinished"),
         "data": summary.get("data") or run.model_info.get("data"),
-        "model": config.get("model"),
+        "model": run.model_name,
         "optimizer": config.get("optimizer"),
         "learning_rate": config.get("learning_rate"),
         "batch_size": config.get("batch_size"),
