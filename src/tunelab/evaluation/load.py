@@ -138,7 +138,7 @@ def rebuild(info: dict[str, Any]) -> torch.nn.Module:
     from tunelab.models import create_model
 
     if info["model"] == "ensemble":
-        from tunelab.models.ensemble import Ensemble
+        from tunelab.evaluation.ensemble import Ensemble
 
         members = [{**info, **spec} for spec in info["members"]]
         return Ensemble(

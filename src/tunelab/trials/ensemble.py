@@ -144,8 +144,8 @@ def write_ensemble(choice: Choice, root: str | Path, name: str) -> Run:
     """The chosen mixture as run ``name`` in ``root`` (replacing an older one whole)."""
     from safetensors.torch import save_file
 
+    from tunelab.evaluation.ensemble import Ensemble
     from tunelab.evaluation.load import load_model
-    from tunelab.models.ensemble import Ensemble
     from tunelab.runs import Run
     from tunelab.runs.hashes import HASHES_FILE
     from tunelab.runs.store import CONFIG_FILE

@@ -6,7 +6,8 @@ TorchScript export treat it as a cross-entropy model). Its members keep their ow
 each member's logits are turned into probabilities the way its loss reads them.
 
 It is not in the model registry: it is not a choice of the ``model`` knob but what the
-tuner builds from its best trials (:mod:`tunelab.trials.ensemble`).
+tuner builds from its best trials (:mod:`tunelab.trials.ensemble`), and what
+:func:`tunelab.evaluation.load.load_model` rebuilds from such a run's ``model.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from tunelab.training.losses import probabilities
 
 #: The floor under the mean probability before the log (a class no member believes in).
 TINY = 1e-12
@@ -40,8 +43,6 @@ class Ensemble(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from tunelab.training.losses import probabilities
-
         mean = torch.zeros(())
         for i, (member, loss) in enumerate(zip(self.members, self.losses, strict=True)):
             mean = mean + self.weights[i] * probabilities(loss, member(x))
