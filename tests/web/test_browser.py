@@ -176,15 +176,20 @@ def test_runs_page_filters_overlays_and_deletes(
     assert page.console_errors == []
 
 
-def test_a_sweep_from_the_page_fills_the_leaderboard(
-    page: Page, live_server: str, data_root: Path
-) -> None:
+def open_search_page(page: Page, live_server: str, data_root: Path) -> None:
+    """The search page on the tiny data set, with 2 epochs of batch 8 set on the Train page."""
     open_page(page, live_server, "#train")
     fill_knob(page, "epochs", "2")
     fill_knob(page, "batch_size", "8")
     expect(page.locator("#train-form")).to_have_attribute("data-valid", "true")
     page.click("nav a[data-page=search]")
     page.fill("#search-data", str(data_root / "tiny"))
+
+
+def test_a_sweep_from_the_page_fills_the_leaderboard(
+    page: Page, live_server: str, data_root: Path
+) -> None:
+    open_search_page(page, live_server, data_root)
     page.select_option("#sweep-knob", "learning_rate")
     page.fill("#sweep-values", "0.003,0.03")
     page.click("#start-sweep")
@@ -430,12 +435,7 @@ def test_the_form_shows_essentials_first_and_knobs_when_they_apply(
 def test_a_tune_from_the_page_names_its_ensemble(
     page: Page, live_server: str, data_root: Path
 ) -> None:
-    open_page(page, live_server, "#train")
-    fill_knob(page, "epochs", "2")
-    fill_knob(page, "batch_size", "8")
-    expect(page.locator("#train-form")).to_have_attribute("data-valid", "true")
-    page.click("nav a[data-page=search]")
-    page.fill("#search-data", str(data_root / "tiny"))
+    open_search_page(page, live_server, data_root)
     page.fill("#tune-trials", "3")
     page.select_option("#tune-pruner", "none")
     page.click("#start-tune")
