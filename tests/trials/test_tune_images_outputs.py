@@ -86,6 +86,7 @@ def test_cross_validation_reports_the_mean_over_folds_per_epoch(data, tmp_path) 
         assert trial.user_attrs["best_epoch"] == int(np.argmax(means)) + 1
         validated = sorted(i for n in names for i in runs.get(n).model_info["val_indices"])
         assert validated == list(range(30))
+    assert result.ensemble is None and "no ensemble with --cv" in result.ensemble_note
 
 
 def test_a_pruned_cross_validated_trial_stops_every_fold(data, tmp_path) -> None:

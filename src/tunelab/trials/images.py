@@ -301,7 +301,12 @@ def tune_images(
         )
     if keeper is not None:
         keeper.apply(result.study())  # also trials of earlier runs, or of other workers
-    if ensemble and result.stopped_reason != "no-workers":
+    if ensemble and cv is not None:
+        result.ensemble_note = (
+            "no ensemble with --cv: each trial is one model per fold; --retrain-best trains "
+            "the best knobs on all the data instead"
+        )
+    elif ensemble and result.stopped_reason != "no-workers":
         _add_ensemble(result, trials_root, ensemble)
     return result
 
