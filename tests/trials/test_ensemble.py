@@ -159,8 +159,8 @@ def test_the_cli_names_the_ensemble_and_says_what_its_figures_were_measured_on(
     assert code == 0 and "the ensemble's members were chosen on (optimistic" in out
     code, out, err = cli("train", str(data), "--init-from", "c-ensemble", "--epochs", "1")
     assert code != 0 and "is an ensemble of" in err and "c-trial-" in err
-    code, out, err = cli("tune", str(data), "--trials", "4", "--epochs", "1", "--study", "c",
-                         "--resume", "--fix", "model=mlp", "--pruner", "none", "--json")  # fmt: skip
+    again = ["--trials", "4", "--epochs", "1", "--study", "c", "--resume", "--json"]
+    code, out, err = cli("tune", str(data), *again, "--fix", "model=mlp", "--pruner", "none")
     assert code == 0, err
     assert json.loads(out)["ensemble_run"] == "c-ensemble"
     code, out, err = cli("tune", str(data), "--ensemble", "-2", "--trials", "1")
