@@ -67,6 +67,35 @@ def test_resume_to_more_epochs_equals_a_straight_run(data, straight, tmp_path) -
     _same_run(straight, again)
 
 
+def test_a_trial_writes_its_checkpoint_once_and_still_resumes_exactly(
+    data, straight, tmp_path, monkeypatch
+) -> None:
+    from tunelab.training import checkpoint
+
+    writes: list[int] = []
+    save = checkpoint.save_atomically
+
+    def counted(content, path) -> None:
+        writes.append(content["epoch"])
+        save(content, path)
+
+    monkeypatch.setattr(checkpoint, "save_atomically", counted)
+    train(data, store=tmp_path, name="trial", epochs=2, checkpoint_every_epoch=False, **KNOBS)
+    assert writes == [2]  # only when training ended, not after epoch 1
+    _same_run(straight, resume("trial", store=tmp_path, epochs=4))
+    assert writes == [2, 3, 4]  # a resumed run checkpoints every epoch again
+
+
+def test_a_trial_told_to_stop_checkpoints_the_epoch_it_stopped_at(data, tmp_path) -> None:
+    class PruneAfterOne(Callback):
+        def on_epoch_end(self, state, record) -> None:
+            state.halt("pruned", "pruned")
+
+    run = train(data, store=tmp_path, name="cut", epochs=4, callbacks=[PruneAfterOne()],
+                checkpoint_every_epoch=False, **KNOBS)  # fmt: skip
+    assert torch.load(run.path / FILENAME, weights_only=False)["epoch"] == 1
+
+
 class StopAt(Callback):
     """Ctrl-C in the middle of an epoch."""
 

@@ -54,7 +54,10 @@ def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 class Checkpoint(Callback):
-    """Writes the run's checkpoint after each epoch that did not diverge.
+    """Writes the run's checkpoint after each epoch that did not diverge (with
+    ``every_epoch=False``: only after the last epoch, or the epoch where training was
+    already told to stop; a tuning trial cut off mid-way is retried from scratch, so the
+    writes in between would only cost time).
 
     ``stoppers`` are the callbacks whose counters decide when training ends (best
     weights, early stopping, divergence); ``split`` and ``data`` say what the run
@@ -73,8 +76,10 @@ class Checkpoint(Callback):
         split: tuple[Any, Any],
         class_names: list[str],
         keep_best: bool,
+        every_epoch: bool = True,
     ) -> None:
         self.path = run.path / FILENAME
+        self.every_epoch = every_epoch
         self.optimizer, self.schedule, self.generator = optimizer, schedule, generator
         self.stoppers = list(stoppers)
         self.data = data
@@ -85,6 +90,8 @@ class Checkpoint(Callback):
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
         if state.status == "diverged":
             return  # the last good checkpoint stays
+        if not (self.every_epoch or state.stop or state.epoch >= state.epochs):
+            return
         content = {
             "format": FORMAT,
             "epoch": state.epoch,

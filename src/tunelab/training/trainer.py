@@ -58,6 +58,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     skip_bad: bool = False,
     split: tuple[np.ndarray, np.ndarray] | None = None,
+    checkpoint_every_epoch: bool = True,
     _resume: tuple[Run, Restored] | None = None,
     **knobs: Any,
 ) -> Run:
@@ -74,7 +75,9 @@ def train(
     >>> run.summary["best_val_accuracy"]  # doctest: +SKIP
 
     ``init_from`` starts from trained weights and :func:`resume` continues a run; see
-    :mod:`tunelab.training.transfer` and :mod:`tunelab.training.checkpoint`.
+    :mod:`tunelab.training.transfer` and :mod:`tunelab.training.checkpoint`. The
+    checkpoint is written after every epoch, or with ``checkpoint_every_epoch=False``
+    (tuning trials) only when training ends.
     """
     hp = as_hyperparameters(hyperparameters, knobs)  # a model travels as it is
     store = store if isinstance(store, RunStore) else RunStore(store)
@@ -175,18 +178,18 @@ def train(
         if hp.init_from and hp.freeze_epochs:
             extra.append(FreezeBackbone(model, hp.freeze_epochs))
         data_name = _data_name(data, dataset)
-        extra.append(
-            Checkpoint(
-                run,
-                optimizer,
-                schedule,
-                generator,
-                stoppers,
-                data=data_name,
-                split=(train_idx, val_idx),
-                class_names=list(dataset.class_names),
-                keep_best=bool(hp.early_stopping_patience and hp.restore_best_weights),
-            )
+        # last, after the caller's callbacks: it sees a stop they asked for this epoch
+        last = Checkpoint(
+            run,
+            optimizer,
+            schedule,
+            generator,
+            stoppers,
+            data=data_name,
+            split=(train_idx, val_idx),
+            class_names=list(dataset.class_names),
+            keep_best=bool(hp.early_stopping_patience and hp.restore_best_weights),
+            every_epoch=checkpoint_every_epoch,
         )
 
         started = time.perf_counter()
@@ -204,7 +207,7 @@ def train(
             seed=hp.seed,
             gradient_clip=hp.gradient_clip,
             augment=augment,
-            callbacks=[*stoppers, *extra, *callbacks],
+            callbacks=[*stoppers, *extra, *callbacks, last],
             generator=generator,
             state=start,
         )

@@ -263,6 +263,7 @@ def _train_fold(
                 name=name,
                 callbacks=[TakeTurns()],
                 split=split,
+                checkpoint_every_epoch=False,
             )
             if run.status == "diverged":
                 error = Diverged(f"fold {fold + 1}: {run.summary.get('reason') or 'diverged'}")

@@ -150,6 +150,7 @@ def image_objective(
         name=f"{study}-trial-{number:04d}",
         callbacks=[report],
         split=split,
+        checkpoint_every_epoch=False,  # a lost trial is retried from scratch
     )
     reporter.set_user_attr("run", run.name)
     reporter.set_user_attr("status", run.status)
