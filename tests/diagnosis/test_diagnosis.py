@@ -299,7 +299,11 @@ REAL_RUNS = {
     "diverged": dict(optimizer="sgd", learning_rate=3.0, epochs=2),
     "crawling": dict(learning_rate=1e-5, epochs=2),
     "too-short": dict(learning_rate=0.003, epochs=2),
-    "oscillating": dict(optimizer="momentum", learning_rate=0.1, batch_size=8, epochs=4, split=300),
+    # oscillating for each of seeds 0-4 here; 0.1 for 4 epochs sat on the edge of
+    # diverged and underfitting, and a CPU without AVX-512 rounded it to underfitting
+    "oscillating": dict(
+        optimizer="momentum", learning_rate=0.07, batch_size=8, epochs=6, split=300
+    ),
     "overfitting": dict(learning_rate=0.003, batch_size=16, epochs=40, split=60),
     "underfitting": dict(weight_decay=0.1, epochs=3),
 }
