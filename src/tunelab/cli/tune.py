@@ -197,7 +197,7 @@ def tune_command(
             f"best knobs written to {best_file}: `tunelab train {data} --config "
             f"{best_file}` trains with them."
         )
-    _show_ensemble(result, runs_dir, ensemble)
+    _show_ensemble(result, ensemble)
     if retrain_best:
         retrain(result, data, hp, runs_dir, quiet=False, skip_bad=skip_bad)
     hint = _resume_hint(data, result.study_name, storage, runs_dir, trials, hp.epochs, space)
@@ -208,16 +208,9 @@ def tune_command(
         raise typer.Exit(130)  # like `train`: a Ctrl-C is not a success
 
 
-def _show_ensemble(result: Any, runs_dir: Path | None, size: int) -> None:
-    if not size:
-        return
-    if result.ensemble is None:
-        console.print(result.ensemble_note)
-        return
-    from tunelab.runs import RunStore
-    from tunelab.trials.ensemble import describe
-
-    console.print(describe(RunStore(runs_dir).get(result.ensemble)), soft_wrap=True)
+def _show_ensemble(result: Any, size: int) -> None:
+    if size:
+        console.print(result.ensemble_note, soft_wrap=True)
 
 
 def _resume_hint(

@@ -93,8 +93,8 @@ class TuneResult:
     direction: str = "maximize"
     strategy: str = ""
     pruner: str = ""
-    #: Image tunes: the run mixing the best trials (tunelab.trials.ensemble), or None
-    #: with ``ensemble_note`` saying why.
+    #: Image tunes: the run mixing the best trials (tunelab.trials.ensemble), or None;
+    #: ``ensemble_note`` is the line that describes it, or says why there is none.
     ensemble: str | None = None
     ensemble_note: str = ""
     _study: optuna.Study | None = field(default=None, repr=False, compare=False)

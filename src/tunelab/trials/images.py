@@ -213,7 +213,8 @@ def tune_images(
 
     Afterwards the best ``ensemble`` trials that kept weights (0: none) are mixed into one
     model, run ``<study>-ensemble`` (see :mod:`tunelab.trials.ensemble`); its name is the
-    result's ``ensemble``, with ``ensemble_note`` saying why there is none.
+    result's ``ensemble`` and ``ensemble_note`` the line that describes it (or why
+    there is none).
 
     Trial runs go to ``artifacts`` (default: ``store``); give a folder every machine
     reaches when workers elsewhere join the study (``tunelab worker``, which reads it and
@@ -324,7 +325,9 @@ def _add_ensemble(result: Any, root: str, size: int) -> None:
     if run is None:
         result.ensemble_note = "no ensemble: fewer than two complete trials kept their weights"
     else:
-        result.ensemble = run.name
+        from tunelab.trials.ensemble import describe
+
+        result.ensemble, result.ensemble_note = run.name, describe(run)
 
 
 def _starting_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:

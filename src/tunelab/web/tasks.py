@@ -200,13 +200,8 @@ def tune_task(
     job.runs.extend(t["run"] for t in final["trials"] if t.get("run"))
     job.emit("study", **final)
     best = write_best(settings, study, hp, final.get("best"))
-    line = result.ensemble_note
     if result.ensemble is not None:
-        from tunelab.runs import RunStore
-        from tunelab.trials.ensemble import describe
-
         job.runs.append(result.ensemble)
-        line = describe(RunStore(settings.runs_dir).get(result.ensemble))
     return {
         "study": study,
         "stopped_reason": "stopped" if job.stop_requested.is_set() else result.stopped_reason,
@@ -214,7 +209,7 @@ def tune_task(
         "best_config": None if best is None else str(best_config_path(settings, study)),
         "n_trials": len(final["trials"]),
         "ensemble": result.ensemble,
-        "ensemble_line": line,
+        "ensemble_line": result.ensemble_note,
     }
 
 
