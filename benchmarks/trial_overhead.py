@@ -20,33 +20,11 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
-PIXIMI = HERE.parent.parent / "shared" / "datasets" / "piximi-mnist" / "labelled"
-
-
-class Compute:
-    seconds = 0.0
-
-    @classmethod
-    def install(cls) -> None:
-        from tunelab.training import loop
-
-        def timed(function: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                start = time.process_time()
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    cls.seconds += time.process_time() - start
-
-            return wrapper
-
-        loop.train_step = timed(loop.train_step)  # type: ignore[assignment]
-        loop.evaluate = timed(loop.evaluate)  # type: ignore[assignment]
+sys.path.insert(0, str(HERE))
+from time_to_quality import PIXIMI, Compute  # noqa: E402 - the same timer and data set
 
 
 def main(argv: list[str] | None = None) -> int:

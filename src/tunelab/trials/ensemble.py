@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ import numpy as np
 from tunelab.errors import TunelabError
 
 if TYPE_CHECKING:
+    from tunelab.evaluation.load import LoadedModel
     from tunelab.runs import Run
     from tunelab.search.results import TrialRecord
 
@@ -49,6 +50,8 @@ class Choice:
     single_loss: float
     n_val: int
     candidates: int
+    #: The chosen members' loaded models, in ``runs`` order (loaded once, for the writing).
+    models: list[LoadedModel] = field(default_factory=list, repr=False)
 
 
 def check_size(size: Any) -> int:
@@ -127,9 +130,9 @@ def choose(runs: Sequence[Run]) -> Choice:
     counts = greedy_counts(probs, labels)
     total = sum(counts)
     mixed: np.ndarray = np.sum([c * p for c, p in zip(counts, probs, strict=True)], 0) / total
-    members = [(run.name, c / total) for run, c in zip(runs, counts, strict=True) if c]
+    members = [(m, c / total) for m, c in zip(loaded, counts, strict=True) if c]
     return Choice(
-        runs=[name for name, _ in members],
+        runs=[m.run.name for m, _ in members],
         weights=[w for _, w in members],
         val_accuracy=float((mixed.argmax(1) == labels).mean()),
         val_loss=log_loss(mixed, labels),
@@ -137,6 +140,7 @@ def choose(runs: Sequence[Run]) -> Choice:
         single_loss=log_loss(probs[0], labels),
         n_val=int(len(labels)),
         candidates=len(runs),
+        models=[m for m, _ in members],
     )
 
 
@@ -145,13 +149,12 @@ def write_ensemble(choice: Choice, root: str | Path, name: str) -> Run:
     from safetensors.torch import save_file
 
     from tunelab.evaluation.ensemble import Ensemble
-    from tunelab.evaluation.load import load_model
     from tunelab.runs import Run
     from tunelab.runs.hashes import HASHES_FILE
     from tunelab.runs.store import CONFIG_FILE
 
-    members = [Run(Path(root) / run) for run in choice.runs]
-    loaded = [load_model(run) for run in members]
+    loaded = choice.models
+    members = [m.run for m in loaded]
     module = Ensemble([m.model for m in loaded], [m.loss for m in loaded], choice.weights)
     first = dict(loaded[0].info)
     specs = [
