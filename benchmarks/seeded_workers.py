@@ -41,7 +41,7 @@ def trials_per_minute(
         hp,
         space=build_space(fixes=FIXES),
         store=store,
-        known_good=False,
+        portfolio=False,
         workers=2,
         n_trials=trials,
         reproducible=reproducible,

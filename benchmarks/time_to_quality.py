@@ -11,7 +11,9 @@ validation, the same split for every trial of a seed):
 
 Methods, over the same knobs (tunelab's default space) and the same epoch cap:
 
-  tunelab         tunelab.tune_images(strategy="auto", pruner="auto"), as shipped
+  tunelab         tunelab.tune_images(strategy="auto", pruner="auto"), as shipped, except
+                  that its warm-start portfolio is the one image_portfolio.py chose
+                  without the data set being scored (``image-portfolio.json`` in --cache)
   tpe             plain Optuna loop: TPESampler(seed), no early stopping
   tpe+hyperband   the same with HyperbandPruner(min_resource=1, max_resource=epochs)
   random          plain Optuna loop: RandomSampler(seed), no early stopping
@@ -224,7 +226,9 @@ class Recorder:
 # ---- methods --------------------------------------------------------------------------------
 
 
-def run_tunelab(data: Path, store: Path, seed: int, budget: float) -> Recorder:
+def run_tunelab(
+    data: Path, store: Path, seed: int, budget: float, portfolio: list[dict[str, Any]]
+) -> Recorder:
     import tunelab
 
     recorder = Recorder(budget)
@@ -237,6 +241,7 @@ def run_tunelab(data: Path, store: Path, seed: int, budget: float) -> Recorder:
         keep_weights=None,  # every trial keeps its weights, so any incumbent can be scored
         callbacks=[recorder],
         progress=False,
+        portfolio=portfolio,  # chosen without this data set (image_portfolio.py)
     )
     return recorder
 
@@ -386,7 +391,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 result["test_accuracy"] = test_accuracy(store, run.name, test)
             else:
                 if method == "tunelab":
-                    recorder = run_tunelab(trainval, store, seed, budget)
+                    recorder = run_tunelab(trainval, store, seed, budget, job["portfolio"])
                 else:
                     recorder = run_optuna(trainval, store, seed, budget, method)
                 result["cpu"] = recorder.cpu()
@@ -649,6 +654,9 @@ def jobs_for(
     args: argparse.Namespace, folders: dict[str, tuple[Path, Path]]
 ) -> list[dict[str, Any]]:
     jobs = []
+    held_out: dict[str, Any] = {}
+    if "tunelab" in args.methods:
+        held_out = json.loads((args.cache / "image-portfolio.json").read_text())["held_out"]
     for seed in range(args.seeds):
         for name in args.datasets:
             shift = seed % len(args.methods)
@@ -658,6 +666,8 @@ def jobs_for(
                 jobs.append({"dataset": name, "seed": seed, "method": method,
                              "budget": args.budget, "trainval": str(trainval),
                              "test": str(test), "path": str(path)})  # fmt: skip
+                if method == "tunelab":  # its warm start, chosen without this data set
+                    jobs[-1]["portfolio"] = held_out[name]
     return jobs
 
 
@@ -680,6 +690,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers
     os.environ["MKL_NUM_THREADS"] = "1"
     folders = {name: prepare(name, args.cache) for name in args.datasets}
+    if "tunelab" in args.methods and not (args.cache / "image-portfolio.json").is_file():
+        print(f"no {args.cache / 'image-portfolio.json'}: tunelab starts from a portfolio "
+              "chosen without the data set it is scored on; run benchmarks/image_portfolio.py "
+              f"--cache {args.cache} first", file=sys.stderr)  # fmt: skip
+        return 2
     jobs = jobs_for(args, folders)
     results = [json.loads(Path(j["path"]).read_text()) for j in jobs if Path(j["path"]).exists()]
     todo = [j for j in jobs if not Path(j["path"]).exists()]

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     import tunelab
     from tunelab.data import load_dataset
     from tunelab.training.trainer import train
-    from tunelab.trials.images import KNOWN_GOOD
+    from tunelab.trials.portfolio import PORTFOLIO
 
     source = str(PIXIMI) if PIXIMI.is_dir() else "digits"
     dataset = load_dataset(source, input_size=(28, 28))
@@ -49,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     overhead: dict[str, list[float]] = {"every epoch": [], "once": []}
     warnings.simplefilter("ignore")
     # one untimed run first: the first training in a process pays one-off imports
-    train(dataset, tunelab.Hyperparameters(epochs=1, threads=1, **KNOWN_GOOD[0]),
+    train(dataset, tunelab.Hyperparameters(epochs=1, threads=1, **PORTFOLIO[0]),
           store=store, split=split)  # fmt: skip
     for r in range(args.rounds):
-        for k, point in enumerate(KNOWN_GOOD):
+        for k, point in enumerate(PORTFOLIO[:2]):
             order = list(overhead) if (r + k) % 2 == 0 else list(overhead)[::-1]
             for method in order:
                 hp = tunelab.Hyperparameters(epochs=args.epochs, threads=1, seed=r, **point)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpu = time.process_time() - start
                 overhead[method].append(cpu - (Compute.seconds - compute))
     print(f"data {source} ({len(dataset)} images, 28x28), {args.epochs} epochs, "
-          f"{args.rounds} rounds x {len(KNOWN_GOOD)} known-good settings, interleaved")  # fmt: skip
+          f"{args.rounds} rounds x {2} portfolio settings, interleaved")  # fmt: skip
     print("per-trial CPU-s outside train_step/evaluate: median [min-max]")
     for method, values in overhead.items():
         print(f"  checkpoint {method:12s} {statistics.median(values):.3f} "

@@ -36,7 +36,7 @@ def trials_per_minute(data: str, workers: int, budget: float, store: Path) -> fl
         space=build_space(fixes=FIXES),
         store=store,
         pruner="none",
-        known_good=False,
+        portfolio=False,
         workers=workers,
         budget_seconds=budget,
     )

@@ -73,3 +73,23 @@ def test_piped_output_is_not_cut_at_80_columns(tmp_path) -> None:
     assert "a-run-with-a-rather-long-name-that-says-what-it-is-0001" in out
     assert "1e-05" in out and "0.0000" not in out
     assert max(len(line) for line in out.splitlines()) > 80
+
+
+def test_tune_starts_from_the_portfolio_unless_told_not_to(cli, tmp_path) -> None:
+    from tunelab.trials.images import build_space
+    from tunelab.trials.portfolio import starting_points
+
+    data = make_synthetic_folder(tmp_path / "data", classes=2, per_class=8, size=(8, 8))
+    fixes = ["model=mlp", "activation=relu", "dropout=0", "weight_decay=0", "batch_size=8"]
+    first = starting_points(build_space(fixes=fixes))[0]
+    args = ["tune", str(data), "--trials", "1", "--epochs", "1", "--threads", "1", "--json"]
+    for fix in fixes:
+        args += ["--fix", fix]
+    firsts = []
+    for flag in ("--portfolio", "--no-portfolio"):
+        code, out, err = cli(*args, flag, "--study", flag.strip("-"), "--ensemble", "0")
+        assert code == 0, err
+        params = json.loads(out)["trials"][0]["params"]
+        firsts.append({key: params[key] for key in first})
+    assert firsts[0] == first
+    assert firsts[1] != first

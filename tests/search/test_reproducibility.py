@@ -22,7 +22,7 @@ SPACE = {
 def _tune(data: Path, store: Path, **kwargs):
     hp = Hyperparameters(epochs=2, threads=1)
     return tune_images(data, hp, space=SPACE, store=store, study_name="s", pruner="none",
-                       known_good=False, **kwargs)  # fmt: skip
+                       portfolio=False, **kwargs)  # fmt: skip
 
 
 def test_one_worker_same_seed_same_study(tmp_path) -> None:

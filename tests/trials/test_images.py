@@ -11,6 +11,7 @@ from tunelab.knobs import Hyperparameters, knob_info
 from tunelab.runs import RunStore
 from tunelab.search.space import Fixed
 from tunelab.trials.images import build_space, default_space, parse_budget, tune_images
+from tunelab.trials.portfolio import starting_points
 
 
 def test_default_space_is_the_tunable_knobs() -> None:
@@ -69,8 +70,11 @@ def test_tune_runs_trials_as_runs_and_resumes(tmp_path) -> None:
         "s1-trial-0001",
         "s1-trial-0002",
     ]
-    # the first trials are the known-good settings
-    assert result.trials[0].params["learning_rate"] == 0.003
+    # the first trials are the warm-start portfolio's, cut to the searched knobs
+    first = starting_points(space)
+    assert first
+    for trial, point in zip(result.trials, first, strict=False):
+        assert {key: trial.params[key] for key in point} == point
     study = optuna.load_study(study_name="s1", storage=result.storage)
     assert len(study.trials) == 3
     again = tune_images(
@@ -94,7 +98,7 @@ def test_a_diverging_trial_is_recorded_and_the_study_goes_on(tmp_path) -> None:
         store=tmp_path / "runs",
         study_name="nan",
         strategy="grid",
-        known_good=False,
+        portfolio=False,
     )
     statuses = {t.params["learning_rate"]: t.status for t in result.trials}
     assert statuses[10.0] == "diverged"

@@ -58,6 +58,12 @@ def tune_command(
         help="Mix the best K trials (of those keeping weights) into one model, "
         "<study>-ensemble, chosen on the validation split; 0: none.",
     ),
+    portfolio: bool = typer.Option(
+        True,
+        "--portfolio/--no-portfolio",
+        help="Try the warm-start portfolio's settings first (chosen offline on four data "
+        "sets); --no-portfolio: the strategy samples from the first trial.",
+    ),
     cv: int | None = typer.Option(
         None, "--cv", help="Score each trial by K-fold cross-validation (small data)."
     ),
@@ -156,6 +162,7 @@ def tune_command(
         **cluster.tune_options(),
         keep_weights=keep_weights,
         ensemble=ensemble,
+        portfolio=portfolio,
         cv=cv,
         progress=False if as_json else "stdout",
         skip_bad=skip_bad,

@@ -25,16 +25,6 @@ from tunelab.knobs import Hyperparameters, as_hyperparameters, choices, knob_inf
 from tunelab.search.space import Dim, space_from_dict
 from tunelab.trials.data import data_source, trial_dataset
 
-# Known-good settings tried before any sampling (issue 4's first lead): complete points,
-# so the first trial is cheap and sound (the small CNN, Adam at 3e-3), the second strong
-# (the batch-norm CNN, Adam at 1e-3); each is cut to the knobs actually searched.
-_PLAIN = {"activation": "relu", "dropout": 0.0, "weight_decay": 0.0, "batch_size": 32}
-KNOWN_GOOD: tuple[dict[str, Any], ...] = (
-    {"model": "simple-cnn", "optimizer": "adam", "learning_rate": 0.003, **_PLAIN},
-    {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, **_PLAIN},
-)
-
-
 #: Knobs that act only when a run starts from trained weights (``init_from``).
 TRANSFER_ONLY = ("freeze_epochs", "backbone_lr_factor")
 
@@ -182,7 +172,7 @@ def tune_images(
     workers: int | None = 1,
     resume: bool = False,
     reproducible: bool = True,
-    known_good: bool = True,
+    portfolio: bool | Sequence[Mapping[str, Any]] = True,
     keep_weights: int | None = 5,
     ensemble: int = 5,
     cv: int | None = None,
@@ -222,6 +212,10 @@ def tune_images(
     the engine's (see :func:`tunelab.search.engine.tune`), as is ``reproducible``; so are
     ``callbacks``, Optuna callbacks ``(study, trial)`` run after each trial (one that
     calls ``study.stop()`` ends the tune between trials, as the web app's stop button does).
+
+    The first trials are the warm-start portfolio (:mod:`tunelab.trials.portfolio`), cut to
+    the searched knobs; ``portfolio=False`` starts with the strategy's own samples, and a
+    sequence of settings is tried first instead.
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -237,6 +231,7 @@ def tune_images(
         for key in TRANSFER_ONLY:
             searched.pop(key, None)
     check_base(hp, searched)  # before anything is written
+    points = _first_points(searched, portfolio)
     from tunelab.trials.ensemble import check_size
 
     check_size(ensemble)
@@ -273,7 +268,6 @@ def tune_images(
     after_trial: list[Any] = [*callbacks, *([keeper] if keeper is not None else [])]
     if progress:
         after_trial.append(TrialLines("stdout" if progress == "stdout" else "stderr"))
-    points = _starting_points(searched) if known_good else []
     with quiet_optuna():
         result = tune(
             objective,
@@ -330,20 +324,23 @@ def _add_ensemble(result: Any, root: str, size: int) -> None:
         result.ensemble, result.ensemble_note = run.name, describe(run)
 
 
-def _starting_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The known-good settings, restricted to the searched knobs that can take them."""
-    from tunelab.search.space import Fixed
+def _first_points(
+    space: Mapping[str, Any], portfolio: bool | Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The settings tried first: the shipped portfolio (True), none (False) or those given."""
+    from tunelab.trials.portfolio import PORTFOLIO, starting_points
 
-    points: list[dict[str, Any]] = []
-    for point in KNOWN_GOOD:
-        kept = {
-            key: value
-            for key, value in point.items()
-            if key in space and not isinstance(space[key], Fixed) and space[key].contains(value)
-        }
-        if kept and kept not in points:
-            points.append(kept)
-    return points
+    if portfolio is False:
+        return []
+    if portfolio is True:
+        return starting_points(space, PORTFOLIO)
+    from tunelab.knobs import unknown_knob
+
+    for point in portfolio:  # a misspelt knob would otherwise be dropped in silence
+        for key in point:
+            if key not in Hyperparameters.model_fields:
+                raise unknown_knob(key)
+    return starting_points(space, portfolio)
 
 
 #: What ``tunelab tune`` and ``tune_images`` run when told neither a trial count nor a
