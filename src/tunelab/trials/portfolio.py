@@ -28,13 +28,34 @@ PORTFOLIO: tuple[dict[str, Any], ...] = (
     # Piximi's defaults: the cheapest sound setting on every data set (about 0.1 R)
     {"model": "simple-cnn", "optimizer": "adam", "learning_rate": 0.01, **_PLAIN},
     # strong on the cells, where the small CNNs are weak
-    {"model": "resnet", "activation": "gelu", "dropout": 0.47, "optimizer": "adam",
-     "learning_rate": 0.0103, "weight_decay": 1e-05, "batch_size": 8},  # fmt: skip
-    {"model": "cnn", "activation": "relu", "dropout": 0.11, "optimizer": "nadam",
-     "learning_rate": 0.0012, "weight_decay": 0.0, "batch_size": 8},  # fmt: skip
+    {
+        "model": "resnet",
+        "activation": "gelu",
+        "dropout": 0.47,
+        "optimizer": "adam",
+        "learning_rate": 0.0103,
+        "weight_decay": 1e-05,
+        "batch_size": 8,
+    },
+    {
+        "model": "cnn",
+        "activation": "relu",
+        "dropout": 0.11,
+        "optimizer": "nadam",
+        "learning_rate": 0.0012,
+        "weight_decay": 0.0,
+        "batch_size": 8,
+    },
     {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, **_PLAIN},
-    {"model": "cnn", "activation": "elu", "dropout": 0.44, "optimizer": "nadam",
-     "learning_rate": 0.004, "weight_decay": 0.0001, "batch_size": 8},  # fmt: skip
+    {
+        "model": "cnn",
+        "activation": "elu",
+        "dropout": 0.44,
+        "optimizer": "nadam",
+        "learning_rate": 0.004,
+        "weight_decay": 0.0001,
+        "batch_size": 8,
+    },
 )
 
 
