@@ -111,8 +111,8 @@ def tune(
         direction: "maximize" (accuracy) or "minimize" (loss).
         max_resource: the last step (epoch) a trial reports, when known; used by
             hyperband and by ``pruner="auto"``.
-        initial_points: settings to try first, before any sampling (e.g. known-good
-            defaults); each may set a subset of the searched names.
+        initial_points: settings to try first, before any sampling (e.g. a warm-start
+            portfolio); each may set a subset of the searched names.
         callbacks: Optuna callbacks ``(study, frozen_trial)`` run after each trial (in
             the worker processes when ``workers > 1``). One that calls ``study.stop()``
             ends the run with ``stopped_reason="callback"``.

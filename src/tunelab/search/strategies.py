@@ -129,7 +129,8 @@ def resolve_strategy(name: str, ctx: SearchContext) -> str:
     random + Hyperband, SMAC3's multi-fidelity facade and DEHB from 5 % to 50 % of the
     budget; at 100 % SMAC3 was a little lower (0.063 against 0.070), and at 2 % (one
     finished trial) the first random draw decides. What wins everywhere is trying first a
-    warm-start portfolio (``initial_points``) chosen offline on other tasks. GP needs
+    warm-start portfolio (``initial_points``) chosen offline on other tasks, as
+    ``tune_images`` does with :data:`tunelab.trials.portfolio.PORTFOLIO`. GP needs
     complete trials, which early stopping deliberately makes rare, and costs seconds per
     proposal.
     """

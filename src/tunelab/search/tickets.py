@@ -17,7 +17,7 @@ Two checks keep the count exact:
   the first check at the same moment cannot both get the last ticket: the second sees the
   first's trial and gets :class:`NoTrialLeft` instead of a trial beyond the count.
 
-Claiming a queued trial (a resume's re-queued trial, a retry, a known-good start) is one
+Claiming a queued trial (a resume's re-queued trial, a retry, a portfolio point) is one
 conditional ``UPDATE ... WHERE state = WAITING``: of two processes that saw the same
 waiting trial, exactly one changes the row and the other moves on to the next. The same
 transaction (and the one creating a fresh trial) records the claimer's host and pid. (Optuna's
@@ -89,7 +89,7 @@ class TicketedStorage(RDBStorage):
     """Optuna's RDB storage that refuses to create a trial beyond the study's ``n_trials``.
 
     Only fresh trials (``study.ask()`` with nothing queued) are checked: queued trials
-    (known-good starts, retries of dead trials) were counted when they were queued.
+    (portfolio points, retries of dead trials) were counted when they were queued.
     """
 
     def _get_prepared_new_trial(
