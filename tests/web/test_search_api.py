@@ -161,3 +161,19 @@ def test_stopping_a_tune_keeps_the_finished_trials(client: TestClient, watch: An
     assert 1 <= states.count("complete") < 500
     # stopped cleanly between trials: the running trial finished, none was cut short
     assert set(states) == {"complete"}
+
+
+def test_a_tune_starts_from_the_portfolio_unless_the_form_says_not_to(
+    client: TestClient, watch: Any
+) -> None:
+    from tunelab.trials.portfolio import PORTFOLIO
+
+    firsts = {}
+    for flag in (True, False):
+        body = {"data": "tiny", "hyperparameters": {"epochs": 1}, "trials": 1,
+                "portfolio": flag, "study": f"portfolio-{flag}"}  # fmt: skip
+        job = watch.job(client.post("/api/tune", json=body).json()["id"])
+        assert job["status"] == "completed", job["error"]
+        firsts[flag] = client.get(f"/api/studies/portfolio-{flag}").json()["trials"][0]["params"]
+    assert firsts[True] == PORTFOLIO[0]
+    assert firsts[False]["learning_rate"] != PORTFOLIO[0]["learning_rate"]

@@ -41,6 +41,7 @@ class TuneRequest(BaseModel):
     budget_seconds: float | None = Field(None, gt=0, le=7 * 24 * 3600)
     strategy: str = Field("auto", max_length=100)  # a name in search.strategies.STRATEGIES
     pruner: str = Field("auto", max_length=100)  # a name in search.pruners.PRUNERS
+    portfolio: bool = True  # try the warm-start portfolio first (trials.portfolio)
     study: str | None = Field(None, max_length=120)
 
     @field_validator("strategy", "pruner")
@@ -128,6 +129,7 @@ def start_tune(request: Request, body: TuneRequest) -> Any:
         "budget_seconds": body.budget_seconds,
         "strategy": body.strategy,
         "pruner": body.pruner,
+        "portfolio": body.portfolio,
     }
     job = jobs_of(request).start(
         "tune",
