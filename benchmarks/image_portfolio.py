@@ -186,7 +186,7 @@ def run_config(job: dict[str, Any]) -> dict[str, Any]:
 
     store = Path(tempfile.mkdtemp(prefix="tunelab-pool-"))
     try:
-        hp = tunelab.Hyperparameters(epochs=EPOCHS, seed=0, threads=1, **job["config"])
+        hp = tunelab.Hyperparameters(epochs=EPOCHS, seed=job["seed"], threads=1, **job["config"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.process_time()
@@ -212,30 +212,38 @@ def run_config(job: dict[str, Any]) -> dict[str, Any]:
 
 # ---- the choice ---------------------------------------------------------------------------
 
+Results = dict[tuple[str, int, int], dict[str, Any]]  # (data set, config, seed) -> result
+
 
 def matrices(
-    results: dict[tuple[str, int], dict[str, Any]], names: list[str], size: int
+    results: Results, names: list[str], configs: list[int], seeds: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(regret[data set, config], cost[data set, config] in R, the median cost)."""
-    regret = np.ones((len(names), size))
-    cost = np.full((len(names), size), np.inf)
+    """(regret[data set, config], cost[data set, config] in R) for ``configs``, from the
+    mean over ``seeds`` of each one's test accuracy and CPU time. R, the median and the
+    best that normalise them come from the whole pool's first seed."""
+    pool = sorted({c for (_, c, _) in results})
+    regret = np.ones((len(names), len(configs)))
+    cost = np.full((len(names), len(configs)), np.inf)
     for d, name in enumerate(names):
-        accuracy = np.array([results[name, c]["test_accuracy"] for c in range(size)])
-        best, median = accuracy.max(), float(np.median(accuracy))
+        first = np.array([results[name, c, 0]["test_accuracy"] for c in pool])
+        accuracy = np.array([np.mean([results[name, c, s]["test_accuracy"]
+                                      for s in range(seeds)]) for c in configs])  # fmt: skip
+        best, median = max(first.max(), accuracy.max()), float(np.median(first))
         regret[d] = (best - accuracy) / max(best - median, 0.01)
-        seconds = np.array([results[name, c]["cpu"] for c in range(size)])
-        cost[d] = seconds / np.median(seconds)
+        unit = np.median([results[name, c, 0]["cpu"] for c in pool])
+        cost[d] = np.array([np.mean([results[name, c, s]["cpu"] for s in range(seeds)])
+                            for c in configs]) / unit  # fmt: skip
     return regret, cost
 
 
 def choose(regret: np.ndarray, cost: np.ndarray, size: int = SIZE) -> list[int]:
-    """Greedy portfolio (pool indices) minimising the mean regret at ``HORIZONS``."""
+    """Greedy portfolio (column indices) minimising the mean regret at ``HORIZONS``."""
     n_sets, _ = regret.shape
     spent = np.zeros(n_sets)
     best = np.full((n_sets, len(HORIZONS)), max(1.0, float(regret.max())))
     horizons = np.array(HORIZONS)
     chosen: list[int] = []
-    for _ in range(size):
+    for _ in range(min(size, regret.shape[1])):
         finish = spent[:, None] + cost
         done = finish[:, :, None] <= horizons[None, None, :]
         candidate = np.where(done, np.minimum(best[:, None, :], regret[:, :, None]),
@@ -250,79 +258,151 @@ def choose(regret: np.ndarray, cost: np.ndarray, size: int = SIZE) -> list[int]:
     return chosen
 
 
+def finalists(results: Results, names: list[str], size: int, count: int) -> list[int]:
+    """The ``count`` configurations with the lowest mean regret over ``names`` (first seed):
+    the race's second round, retrained with more seeds (chosen without the held-out set)."""
+    regret, _ = matrices(results, names, list(range(size)), 1)
+    return [int(i) for i in np.argsort(regret.mean(axis=0), kind="stable")[:count]]
+
+
+def train_all(jobs: list[dict[str, Any]], results: Results, procs: int) -> None:
+    context = get_context("spawn")
+    with ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker) as pool:
+        futures = {pool.submit(run_config, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                r = future.result()
+            except Exception as err:  # noqa: BLE001 - one failed training must not stop all
+                print(f"{job['dataset']} #{job['index']}: failed: {err}", flush=True)
+                continue
+            results[job["dataset"], job["index"], job["seed"]] = r
+            print(f"{time.strftime('%H:%M:%S')} {job['dataset']:12s} #{job['index']:02d} "
+                  f"seed {job['seed']} {r['test_accuracy']:.3f} in {r['cpu']:.1f} CPU-s "
+                  f"{r['status']}", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pool", type=int, default=48, help="configurations in the pool")
+    parser.add_argument(
+        "--finalists",
+        type=int,
+        default=8,
+        help="configurations retrained with more seeds (per choice)",
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of each finalist")
     parser.add_argument("--procs", type=int, default=2, help="trainings run at once")
     parser.add_argument("--cache", type=Path, default=HERE / "ttq-cache")
     parser.add_argument("--report", action="store_true", help="only print what is cached")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # fmt: skip
     os.environ["OMP_NUM_THREADS"] = "1"
     configs = pool_configs(args.pool)
     data = {name: folders(name, args.cache) for name in DATASETS}
-    jobs = [
-        {"dataset": name, "index": c, "config": config, "trainval": str(data[name][0]),
-         "test": str(data[name][1]),
-         "path": str(args.cache / "pool" / name / f"{POOL_SEED}-{c:03d}.json")}
-        for c, config in enumerate(configs) for name in DATASETS
-    ]  # fmt: skip
-    results = {(j["dataset"], j["index"]): json.loads(Path(j["path"]).read_text())
-               for j in jobs if Path(j["path"]).exists()}  # fmt: skip
-    todo = [j for j in jobs if (j["dataset"], j["index"]) not in results]
+
+    def job(name: str, c: int, seed: int) -> dict[str, Any]:
+        tail = "" if seed == 0 else f"-s{seed}"
+        return {"dataset": name, "index": c, "seed": seed, "config": configs[c],
+                "trainval": str(data[name][0]), "test": str(data[name][1]),
+                "path": str(args.cache / "pool" / name / f"{POOL_SEED}-{c:03d}{tail}.json"),
+                }  # fmt: skip
+
+    def cached(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        todo = []
+        for j in jobs:
+            if Path(j["path"]).exists():
+                results[j["dataset"], j["index"], j["seed"]] = json.loads(
+                    Path(j["path"]).read_text()
+                )
+            else:
+                todo.append(j)
+        return todo
+
+    results: Results = {}
+    todo = cached([job(n, c, 0) for c in range(len(configs)) for n in DATASETS])
     sizes = ", ".join(f"{n} {count_files(data[n][0])}+{count_files(data[n][1])}" for n in DATASETS)
     print(f"pool of {len(configs)} configurations x {len(DATASETS)} data sets ({sizes} "
-          f"trainval+test images); {len(results)} trainings cached", flush=True)  # fmt: skip
+          f"trainval+test images); {len(results)} first-seed trainings cached",
+          flush=True)  # fmt: skip
     if todo and not args.report:
-        context = get_context("spawn")
-        with ProcessPoolExecutor(args.procs, mp_context=context, initializer=_init_worker) as pool:
-            futures = {pool.submit(run_config, job): job for job in todo}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    r = future.result()
-                except Exception as err:  # noqa: BLE001 - one failed training must not stop all
-                    print(f"{job['dataset']} #{job['index']}: failed: {err}", flush=True)
-                    continue
-                results[job["dataset"], job["index"]] = r
-                print(f"{time.strftime('%H:%M:%S')} {job['dataset']:12s} #{job['index']:02d} "
-                      f"{r['test_accuracy']:.3f} in {r['cpu']:.1f} CPU-s {r['status']}",
-                      flush=True)  # fmt: skip
-    complete = [c for c in range(len(configs))
-                if all((n, c) in results for n in DATASETS)]  # fmt: skip
-    if len(complete) < len(configs):
-        print(f"{len(configs) - len(complete)} configurations not trained on every data set yet")
+        train_all(todo, results, args.procs)
+    if any((n, c, 0) not in results for n in DATASETS for c in range(len(configs))):
+        print("the pool is not trained on every data set yet")
         return 1
-    for line in report(results, configs, args.cache):
+    subsets = {"all": list(DATASETS)} | {
+        held: [n for n in DATASETS if n != held] for held in DATASETS
+    }
+    final = {k: finalists(results, names, len(configs), args.finalists)
+             for k, names in subsets.items()}  # fmt: skip
+    raced = sorted(set().union(*final.values(), {0, 1}))  # and the old starts, to compare
+    todo = cached([job(n, c, s) for c in raced for n in DATASETS for s in range(1, args.seeds)])
+    print(f"finalists {raced}: {args.seeds} seeds each; {len(todo)} trainings to go", flush=True)
+    if todo and not args.report:
+        train_all(todo, results, args.procs)
+    if any((n, c, s) not in results for n in DATASETS for c in raced
+           for s in range(args.seeds)):  # fmt: skip
+        print("the finalists are not trained with every seed yet")
+        return 1
+    for line in report(results, configs, final, args.seeds, args.cache):
         print(line)
     return 0
 
 
 def report(
-    results: dict[tuple[str, int], dict[str, Any]], configs: list[dict[str, Any]], cache: Path
+    results: Results,
+    configs: list[dict[str, Any]],
+    final: dict[str, list[int]],
+    seeds: int,
+    cache: Path,
 ) -> list[str]:
     names = list(DATASETS)
-    regret, cost = matrices(results, names, len(configs))
-    lines = ["", "pool: test accuracy (CPU-s) per data set; * = in the portfolio chosen on all"]
-    everywhere = choose(regret, cost)
-    for c, config in enumerate(configs):
-        mark = "*" if c in everywhere else " "
-        cells = " ".join(f"{results[n, c]['test_accuracy']:.3f} ({results[n, c]['cpu']:5.1f})"
+    pool = list(range(len(configs)))
+
+    def chosen(subset: list[str], among: list[int]) -> list[int]:
+        rows = [names.index(n) for n in subset]
+        regret, cost = matrices(results, names, among, seeds)
+        return [among[i] for i in choose(regret[rows], cost[rows])]
+
+    everywhere = chosen(names, final["all"])
+    lines = ["", "pool: test accuracy (CPU-s) per data set, first seed; "
+             f"* = in the portfolio chosen on all; + = a finalist there ({seeds} seeds)",
+             ]  # fmt: skip
+    for c in pool:
+        mark = "*" if c in everywhere else "+" if c in final["all"] else " "
+        cells = " ".join(f"{results[n, c, 0]['test_accuracy']:.3f} ({results[n, c, 0]['cpu']:5.1f})"
                          for n in names)  # fmt: skip
-        lines.append(f"{mark}{c:02d} {cells}  {json.dumps(config)}")
+        lines.append(f"{mark}{c:02d} {cells}  {json.dumps(configs[c])}")
+    raced = sorted(set().union(*final.values(), {0, 1}))
+    lines += ["", f"finalists: mean [min-max] test accuracy over {seeds} seeds"]
+    for c in raced:
+        cells = []
+        for n in names:
+            values = [results[n, c, s]["test_accuracy"] for s in range(seeds)]
+            cells.append(f"{np.mean(values):.3f} [{min(values):.3f}-{max(values):.3f}]")
+        lines.append(f" {c:02d} " + " ".join(cells))
     out: dict[str, Any] = {"all": [configs[i] for i in everywhere], "held_out": {}}
     lines += [
         "",
-        "leave-one-data-set-out portfolios, scored on the held-out data set: "
-        "test accuracy@cost (in R) in order, then the pool's best and median",
+        "leave-one-data-set-out portfolios (finalists and choice without the held-out set), "
+        f"scored on it: mean test accuracy over {seeds} seeds @ cost (in R) in order; the "
+        "pool's best and median (first seed) and the old two starts' best (mean)",
     ]
-    for d, name in enumerate(names):
-        others = [i for i in range(len(names)) if i != d]
-        picks = choose(regret[others], cost[others])
-        out["held_out"][name] = [configs[i] for i in picks]
-        accuracy = [results[name, c]["test_accuracy"] for c in range(len(configs))]
-        held = ", ".join(f"{accuracy[p]:.3f}@{cost[d, p]:.1f}" for p in picks)
-        lines.append(f"  {name:12s} {held}   best {max(accuracy):.3f} median "
-                     f"{statistics.median(accuracy):.3f} defaults {accuracy[2]:.3f}")  # fmt: skip
+    for held in names:
+        picks = chosen([n for n in names if n != held], final[held])
+        out["held_out"][held] = [configs[i] for i in picks]
+
+        def mean(c: int, key: str, name: str = held) -> float:
+            return float(np.mean([results[name, c, s][key] for s in range(seeds)]))
+
+        unit = np.median([results[held, c, 0]["cpu"] for c in pool])
+        first = [results[held, c, 0]["test_accuracy"] for c in pool]
+        old = max(np.mean([results[held, c, s]["test_accuracy"] for s in range(seeds)])
+                  if all((held, c, s) in results for s in range(seeds))
+                  else results[held, c, 0]["test_accuracy"] for c in (0, 1))  # fmt: skip
+        held_line = ", ".join(f"{mean(p, 'test_accuracy'):.3f}@{mean(p, 'cpu') / unit:.1f}"
+                              for p in picks)  # fmt: skip
+        lines.append(f"  {held:12s} {held_line}   pool best {max(first):.3f} median "
+                     f"{statistics.median(first):.3f}; old starts {old:.3f}")  # fmt: skip
     lines += ["", "portfolio chosen on all data sets (tunelab.trials.portfolio.PORTFOLIO):"]
     lines += [f"  {json.dumps(configs[i])}" for i in everywhere]
     path = cache / "image-portfolio.json"

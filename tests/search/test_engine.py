@@ -327,3 +327,16 @@ def test_a_diverged_trial_is_logged_in_one_line_without_a_traceback():
         optuna.logging.set_verbosity(verbosity)
     failed = [r for r in records if "loss 1e9 at step 3" in r.getMessage()]
     assert failed and all(r.exc_info is None for r in failed)
+
+
+def test_queued_points_not_reached_are_counted_apart_in_the_summary():
+    def stop_after_two(study, trial):
+        if trial.number == 1:
+            study.stop()
+
+    points = [{"x": 0.1}, {"x": 0.2}, {"x": 0.3}, {"x": 0.4}]
+    result = tune(short(), SPACE, n_trials=10, initial_points=points, pruner="none",
+                  callbacks=[stop_after_two])  # fmt: skip
+    assert [t.state for t in result.trials] == ["complete", "complete", "waiting", "waiting"]
+    text = result.summary()
+    assert "2 trials (2 complete)" in text and "2 queued trials not started" in text

@@ -159,8 +159,10 @@ def test_stopping_a_tune_keeps_the_finished_trials(client: TestClient, watch: An
     study = client.get("/api/studies/long?importances=false").json()
     states = [trial["state"] for trial in study["trials"]]
     assert 1 <= states.count("complete") < 500
-    # stopped cleanly between trials: the running trial finished, none was cut short
-    assert set(states) == {"complete"}
+    # stopped cleanly between trials: the running trial finished, none was cut short; the
+    # portfolio's points not reached stay queued ("waiting"), for a resume to run first
+    assert set(states) <= {"complete", "waiting"}
+    assert states == sorted(states)  # every started trial is before every queued one
 
 
 def test_a_tune_starts_from_the_portfolio_unless_the_form_says_not_to(

@@ -111,13 +111,17 @@ class TuneResult:
 
     def summary(self) -> str:
         """One paragraph for a terminal: counts, best trial, why it stopped."""
-        counts = Counter(t.status for t in self.trials)
+        started = [t for t in self.trials if t.state != "waiting"]
+        queued = len(self.trials) - len(started)
+        counts = Counter(t.status for t in started)
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         text = (
-            f"study {self.study_name}: {len(self.trials)} trials ({parts}) in "
+            f"study {self.study_name}: {len(started)} trials ({parts}) in "
             f"{self.elapsed_seconds:.1f} s with {self.strategy} + {self.pruner}; "
             f"stopped: {self.stopped_reason}."
         )
+        if queued:  # portfolio points or retries not reached: a resume runs them first
+            text += f" {queued} queued {'trial' if queued == 1 else 'trials'} not started."
         if self.best_trial_number is None:
             return text + " No trial completed."
         params = ", ".join(f"{k}={_short(v)}" for k, v in (self.best_params or {}).items())
