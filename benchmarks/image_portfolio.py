@@ -51,7 +51,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from time_to_quality import EPOCHS, count_files, prepare, split_folder  # noqa: E402
+from time_to_quality import EPOCHS, count_files, prepare, save_json, split_folder  # noqa: E402
 
 DATASETS = ("piximi-mnist", "cells", "digits", "shapes")
 POOL_SEED = 2026
@@ -201,10 +201,7 @@ def run_config(job: dict[str, Any]) -> dict[str, Any]:
         val = run.summary.get("final_val_accuracy")
         result = {**job, "cpu": cpu, "test_accuracy": accuracy, "status": run.status,
                   "val_accuracy": float(val) if val is not None else None}  # fmt: skip
-        path = Path(job["path"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(result))
-        path.with_suffix(".tmp").rename(path)
+        save_json(Path(job["path"]), result)
         return result
     finally:
         shutil.rmtree(store, ignore_errors=True)

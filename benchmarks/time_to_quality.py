@@ -352,6 +352,13 @@ def ensembles(
     return out
 
 
+def save_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a job's result whole or not at all (a killed job leaves no half file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".tmp").write_text(json.dumps(data))
+    path.with_suffix(".tmp").rename(path)
+
+
 def checkpoints_of(budget: float) -> list[float]:
     return [budget / 8, budget / 4, budget / 2, budget]
 
@@ -413,10 +420,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     if t["value"] is not None and t["cpu"] <= budget
                 }
         result["wall"] = time.perf_counter() - wall
-        path = Path(job["path"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(result))
-        path.with_suffix(".tmp").rename(path)
+        save_json(Path(job["path"]), result)
         return result
     finally:
         shutil.rmtree(store, ignore_errors=True)
