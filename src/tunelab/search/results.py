@@ -116,7 +116,8 @@ class TuneResult:
         counts = Counter(t.status for t in started)
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         text = (
-            f"study {self.study_name}: {len(started)} trials ({parts}) in "
+            f"study {self.study_name}: {len(started)} trial{'' if len(started) == 1 else 's'} "
+            f"({parts}) in "
             f"{self.elapsed_seconds:.1f} s with {self.strategy} + {self.pruner}; "
             f"stopped: {self.stopped_reason}."
         )
