@@ -4,7 +4,7 @@ A tuning trial is an ordinary run (curves, summary, weights), and until now it a
 its resumable checkpoint (weights, optimiser moments, best weights, curves) after every
 epoch. A lost trial is retried from scratch, so tune's trials now write it once, when they
 end (``train(..., checkpoint_every_epoch=False)``). This measures what that saves: the
-same trials (tunelab's two known-good settings, 10 epochs, on digits at 28x28 or
+same trials (the first two settings of tune's portfolio, 10 epochs, on digits at 28x28 or
 piximi-mnist when ``../shared`` has it), interleaved ``--rounds`` times, each method's CPU
 time outside train_step/evaluate (the trainer's forward/backward/validation), on one thread.
 
