@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpu = time.process_time() - start
                 overhead[method].append(cpu - (Compute.seconds - compute))
     print(f"data {source} ({len(dataset)} images, 28x28), {args.epochs} epochs, "
-          f"{args.rounds} rounds x {2} portfolio settings, interleaved")  # fmt: skip
+          f"{args.rounds} rounds x 2 portfolio settings, interleaved")  # fmt: skip
     print("per-trial CPU-s outside train_step/evaluate: median [min-max]")
     for method, values in overhead.items():
         print(f"  checkpoint {method:12s} {statistics.median(values):.3f} "

@@ -838,7 +838,7 @@ async function renderSearch() {
         el("label", { for: "tune-budget" }, " budget (minutes) "), el("input", { id: "tune-budget", type: "number", min: 0, step: "any", placeholder: "none", size: 5 }),
         el("label", { for: "tune-strategy" }, " strategy "), el("select", { id: "tune-strategy" }, tuning.strategies.map((s) => el("option", { value: s }, s))),
         el("label", { for: "tune-pruner" }, " early stopping "), el("select", { id: "tune-pruner" }, tuning.pruners.map((s) => el("option", { value: s }, s))),
-        el("label", { for: "tune-portfolio", title: "Try first a few settings chosen offline on four data sets (cheap, sound ones first); unticked, the strategy samples from the first trial." },
+        el("label", { for: "tune-portfolio", title: "Try first a few settings chosen offline on four data sets; unticked, the strategy samples from the first trial." },
           " ", el("input", { id: "tune-portfolio", type: "checkbox", checked: true }), " start from the portfolio "),
         el("button", { id: "start-tune", onclick: () => guarded(startTune) }, "Start tune")),
       el("div", { class: "row" },
