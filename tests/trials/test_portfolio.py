@@ -52,21 +52,41 @@ def _data(tmp_path):
 SPACE = {"learning_rate": Float(1e-3, 1e-1, log=True), "batch_size": Categorical([4, 8])}
 
 
-def test_a_given_portfolio_is_tried_first_in_order(tmp_path) -> None:
+def test_a_given_portfolio_is_tried_first_in_order(tmp_path, capsys) -> None:
     given = [{"learning_rate": 0.02, "batch_size": 8}, {"learning_rate": 0.004, "batch_size": 4}]
     result = tune_images(_data(tmp_path), store=tmp_path / "runs", space=SPACE, n_trials=3,
-                         portfolio=given, epochs=1, threads=1, model="mlp", progress=False,
+                         portfolio=given, epochs=1, threads=1, model="mlp", progress="stdout",
                          ensemble=0)  # fmt: skip
     assert [t.params for t in result.trials[:2]] == given
     assert result.trials[2].params not in given  # then the strategy samples
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        "warm start: the first 2 trials try the settings given, then the strategy samples" in lines
+    )
+    trial_lines = [line for line in lines if line.startswith("trial ")]
+    assert [line.split(":")[0].split(" ", 2)[2] for line in trial_lines] == [
+        "(warm start) complete",
+        "(warm start) complete",
+        "complete",
+    ]  # the sampled third trial is not marked
 
 
-def test_without_a_portfolio_the_strategy_samples_from_the_first_trial(tmp_path) -> None:
+def test_without_a_portfolio_the_strategy_samples_from_the_first_trial(tmp_path, capsys) -> None:
     shipped = starting_points(SPACE)
     result = tune_images(_data(tmp_path), store=tmp_path / "runs", space=SPACE, n_trials=2,
-                         portfolio=False, epochs=1, threads=1, model="mlp", progress=False,
+                         portfolio=False, epochs=1, threads=1, model="mlp", progress="stdout",
                          ensemble=0)  # fmt: skip
     assert all(t.params not in shipped for t in result.trials)
+    assert "warm start" not in capsys.readouterr().out
+
+
+def test_the_shipped_portfolio_is_announced_and_cut_to_the_trials(tmp_path, capsys) -> None:
+    tune_images(_data(tmp_path), store=tmp_path / "runs", space=SPACE, n_trials=1, epochs=1,
+                threads=1, model="mlp", progress="stdout", ensemble=0)  # fmt: skip
+    out = capsys.readouterr().out
+    assert "warm start: the first trial tries settings from tunelab's portfolio" in out
+    assert "then the strategy samples" not in out  # one trial: nothing is sampled
+    assert "trial 0 (warm start) complete" in out
 
 
 def test_a_misspelt_knob_in_a_given_portfolio_is_refused_before_any_trial(tmp_path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -261,13 +262,18 @@ def tune_images(
 
         folds = check_folds(cv, dataset.labels)
         objective = functools.partial(cv_objective, folds=folds, **same)
-    from tunelab.trials.progress import TrialLines
+    from tunelab.trials.progress import TrialLines, warm_start_line
     from tunelab.trials.weights import KeepBestWeights
 
     keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
     after_trial: list[Any] = [*callbacks, *([keeper] if keeper is not None else [])]
     if progress:
         after_trial.append(TrialLines("stdout" if progress == "stdout" else "stderr"))
+        if points and not resume:
+            first = len(points) if n_trials is None else min(len(points), n_trials)
+            more = n_trials is None or n_trials > first
+            print(warm_start_line(first, shipped=portfolio is True, more=more),
+                  file=sys.stdout if progress == "stdout" else sys.stderr, flush=True)  # fmt: skip
     with quiet_optuna():
         result = tune(
             objective,

@@ -49,7 +49,9 @@ def trial_line(study: Any, record: TrialRecord, now: float | None = None) -> str
         value = "no value"
     if record.error and record.status in ("error", "diverged"):
         value += f" ({record.error[:120]})"
-    parts = [f"trial {record.number} {record.status}: {value} after {epochs} epochs"]
+    # a setting tried first (the warm-start portfolio, or initial points given), not sampled
+    where = " (warm start)" if record.user_attrs.get("initial_point") else ""
+    parts = [f"trial {record.number}{where} {record.status}: {value} after {epochs} epochs"]
     try:
         best = study.best_trial
         parts.append(f"best {best.value:.4f} (trial {best.number})")
@@ -68,6 +70,20 @@ def trial_line(study: Any, record: TrialRecord, now: float | None = None) -> str
     if left:
         parts.append(", ".join(left))
     return " | ".join(parts)
+
+
+def warm_start_line(count: int, shipped: bool = True, more: bool = True) -> str:
+    """Says which first trials are set, not sampled (marked "(warm start)" in their lines);
+    ``more``: trials follow them."""
+    where = (
+        "settings from tunelab's portfolio (chosen offline on four data sets; "
+        "--no-portfolio skips them)"
+        if shipped
+        else "the settings given"
+    )
+    trials = "trial tries" if count == 1 else f"{count} trials try"
+    then = ", then the strategy samples" if more else ""
+    return f"warm start: the first {trials} {where}{then}"
 
 
 def _duration(seconds: float) -> str:
