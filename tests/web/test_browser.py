@@ -446,4 +446,6 @@ def test_a_tune_from_the_page_names_its_ensemble(
     expect(page.locator("#ensemble-line")).to_contain_text("-ensemble:")
     expect(page.locator("#ensemble-line")).to_contain_text("chosen on: optimistic")
     expect(page.locator("#best-config")).to_be_visible()
+    # the 3 trials are the portfolio's first settings (the form's box is ticked by default)
+    expect(page.locator(".leader-row", has_text="(warm start)")).to_have_count(3)
     assert page.console_errors == []

@@ -176,6 +176,8 @@ def test_a_tune_starts_from_the_portfolio_unless_the_form_says_not_to(
                 "portfolio": flag, "study": f"portfolio-{flag}"}  # fmt: skip
         job = watch.job(client.post("/api/tune", json=body).json()["id"])
         assert job["status"] == "completed", job["error"]
-        firsts[flag] = client.get(f"/api/studies/portfolio-{flag}").json()["trials"][0]["params"]
-    assert firsts[True] == PORTFOLIO[0]
-    assert firsts[False]["learning_rate"] != PORTFOLIO[0]["learning_rate"]
+        firsts[flag] = client.get(f"/api/studies/portfolio-{flag}").json()["trials"][0]
+    assert firsts[True]["params"] == PORTFOLIO[0]
+    assert firsts[True]["warm_start"] is True  # the page marks it "(warm start)"
+    assert firsts[False]["params"]["learning_rate"] != PORTFOLIO[0]["learning_rate"]
+    assert firsts[False]["warm_start"] is False

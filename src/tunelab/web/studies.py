@@ -81,7 +81,8 @@ def study_exists(url: str, study: str) -> bool:
 
 
 def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
-    """Every trial (state, value, params, per-epoch values, run), the best, and importances."""
+    """Every trial (state, value, params, per-epoch values, run, whether it was a warm-start
+    setting), the best, and importances."""
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
@@ -98,6 +99,7 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
                 "params": {**attrs.get("fixed_params", {}), **trial.params},
                 "curve": [[int(k), v] for k, v in sorted(trial.intermediate_values.items())],
                 "run": attrs.get("run"),
+                "warm_start": bool(attrs.get("initial_point")),  # set first, not sampled
                 "seconds": trial.duration.total_seconds() if trial.duration else None,
                 **accuracy_fields(trial.value if trial.values else None, attrs.get("n_val")),
             }

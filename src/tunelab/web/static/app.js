@@ -779,7 +779,7 @@ const search = {
     }
     const order = d.leaderboard.concat(d.trials.filter((t) => !d.leaderboard.includes(t.number)).map((t) => t.number));
     const byNumber = Object.fromEntries(d.trials.map((t) => [t.number, t]));
-    this.drawLeaderboard(order.map((n) => byNumber[n]).map((t) => ({ label: "trial " + t.number, value: t.value, interval: t.interval_95, n: t.n, status: t.status, params: t.params, epochs: t.curve.length })), d.noise_warning);
+    this.drawLeaderboard(order.map((n) => byNumber[n]).map((t) => ({ label: "trial " + t.number + (t.warm_start ? " (warm start)" : ""), value: t.value, interval: t.interval_95, n: t.n, status: t.status, params: t.params, epochs: t.curve.length })), d.noise_warning);
     this.drawCurves();
     if (d.importances) {
       const names = Object.keys(d.importances);
