@@ -8,8 +8,9 @@ timestamps (first start to last end), so process start-up is not counted.
 
 Then tunelab's per-trial storage overhead in milliseconds against an in-memory study (one
 process), with plain Optuna on the same storages (no heartbeat, no tunelab bookkeeping)
-beside it. Every configuration runs in each of ``--rounds`` rounds, alternating, and the
-median is printed.
+beside it, and tunelab on a SQLite file kept in SQLite's default rollback journal
+(``TUNELAB_SQLITE_WAL=0``) beside its default WAL mode. Every configuration runs in each of
+``--rounds`` rounds, alternating, and the median is printed.
 
     python benchmarks/storage_scaling.py [--trials 40] [--sleep 0.02] [--rounds 1]
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import statistics
 import tempfile
 import time
@@ -30,6 +32,7 @@ from pathlib import Path
 import optuna
 
 from tunelab.search import Float, tune
+from tunelab.search.sqlite_wal import WAL_ENV
 from tunelab.search.toy import curve
 
 SPACE = {"x": Float(-1.0, 1.0), "y": Float(-1.0, 1.0)}
@@ -128,9 +131,20 @@ def main() -> None:
                     rate.setdefault((kind, workers), []).append(
                         trials_per_minute(url, workers, args)
                     )
-            for kind, url in {"memory": None, **urls}.items():
+            # tunelab opens SQLite files in WAL mode; "sqlite-rollback" keeps SQLite's default
+            # journal (as before) in a file of its own, and plain Optuna has its own file
+            # (the journal mode is the file's), side by side in the same round
+            files = {"sqlite": "study.db", "sqlite-rollback": "rollback.db"}
+            for kind, url in {"memory": None, **urls, "sqlite-rollback": None}.items():
+                if kind in files:
+                    url = f"sqlite:///{Path(folder) / files[kind]}"
+                os.environ[WAL_ENV] = "0" if kind == "sqlite-rollback" else "1"
                 cost.setdefault(("tunelab", kind), []).append(ms_per_trial_tunelab(url, args))
-                cost.setdefault(("optuna", kind), []).append(ms_per_trial_optuna(url, args))
+                os.environ.pop(WAL_ENV)
+                if kind != "sqlite-rollback":
+                    if kind == "sqlite":
+                        url = f"sqlite:///{Path(folder) / 'plain.db'}"
+                    cost.setdefault(("optuna", kind), []).append(ms_per_trial_optuna(url, args))
 
     work = args.epochs * args.sleep * 1000
     print(
@@ -148,13 +162,16 @@ def main() -> None:
         )
     ms = {key: statistics.median(values) for key, values in cost.items()}
     print("\nms per trial, one process (overhead = minus the in-memory study of the same tool)")
-    print(f"{'storage':>10}  {'tunelab':>8}  {'overhead':>8}  {'optuna':>8}  {'overhead':>8}")
-    for kind in ("memory", "sqlite", "postgresql"):
-        t, o = ms[("tunelab", kind)], ms[("optuna", kind)]
-        print(
-            f"{kind:>10}  {t:>8.1f}  {t - ms[('tunelab', 'memory')]:>+8.1f}  "
-            f"{o:>8.1f}  {o - ms[('optuna', 'memory')]:>+8.1f}"
-        )
+    print(f"{'storage':>15}  {'tunelab':>8}  {'overhead':>8}  {'optuna':>8}  {'overhead':>8}")
+    for kind in ("memory", "sqlite", "sqlite-rollback", "postgresql"):
+        t = ms[("tunelab", kind)]
+        line = f"{kind:>15}  {t:>8.1f}  {t - ms[('tunelab', 'memory')]:>+8.1f}"
+        if ("optuna", kind) in ms:
+            o = ms[("optuna", kind)]
+            line += f"  {o:>8.1f}  {o - ms[('optuna', 'memory')]:>+8.1f}"
+        print(line)
+    wal, rollback = ms[("tunelab", "sqlite")], ms[("tunelab", "sqlite-rollback")]
+    print(f"tunelab on SQLite: WAL / rollback journal, ms per trial: {wal / rollback:.2f}x")
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         # trial be noticed and retried, so we use it deliberately.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
-            return TicketedStorage(
+            storage = TicketedStorage(
                 url,
                 engine_kwargs=kwargs,
                 heartbeat_interval=interval,
@@ -176,6 +176,11 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                 f"cannot open storage {display_url(url)!r}: {_reason(exc, url)}. Use a URL "
                 f"such as sqlite:///study.db or postgresql://user@host:5432/db."
             ) from None
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        from tunelab.search.sqlite_wal import use_wal
+
+        use_wal(storage.engine, url.removeprefix("sqlite:///"))
+    return storage
 
 
 def check_writable(storage: optuna.storages.BaseStorage | None, url: str | None) -> None:
