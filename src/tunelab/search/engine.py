@@ -215,10 +215,11 @@ def tune(
     if reason == "failing":
         from tunelab.search.session import MAX_CONSECUTIVE_FAILURES, failing_streak
 
+        first = " ".join(str(failing_streak(study.get_trials(deepcopy=False))).split())
         raise TunelabError(
             f"stopped study {name!r}: its last {MAX_CONSECUTIVE_FAILURES} trials failed one "
-            f"after another; the first error: {' '.join(str(failing_streak(study)).split())[:400]}"
-            ". Fix that cause, then resume the study."
+            f"after another; the first error: {first[:400]}. Fix that cause, then resume the "
+            "study."
         )
     return build_result(
         study,

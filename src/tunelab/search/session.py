@@ -148,12 +148,12 @@ class SessionPlan:
     lag: int | None = None
 
 
-def expected_duration(study: optuna.Study) -> float | None:
-    """Median wall time of the study's complete trials, or None before the first."""
+def expected_duration(trials: Sequence[optuna.trial.FrozenTrial]) -> float | None:
+    """Median wall time of the complete ``trials``, or None before the first."""
     durations = [
         t.duration.total_seconds()
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.duration is not None
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.duration is not None
     ]
     return statistics.median(durations) if durations else None
 
@@ -214,15 +214,16 @@ def _why_stop(
     """Why no trial should start now: a stop reason, "wait" (for trials elsewhere), or None."""
     if stop_requested():
         return "interrupted"
-    if failing_streak(study) is not None:
+    trials = study.get_trials(deepcopy=False)  # read once: after every trial, it adds up
+    if failing_streak(trials) is not None:
         return "failing"
     n_trials, deadline = _limits(study, plan)
     if deadline is not None:
-        now, need = time.time(), expected_duration(study)
+        now, need = time.time(), expected_duration(trials)
         if now >= deadline or (need is not None and now + need > deadline):
             return "budget"
     if n_trials is not None:
-        counts = count(study.get_trials(deepcopy=False))
+        counts = count(trials)
         if counts.counted + counts.running >= n_trials:
             # Trials running elsewhere hold the rest; if one dies, its retry needs a worker.
             return "wait" if counts.running else "n_trials"
@@ -234,15 +235,15 @@ def _why_stop(
 MAX_CONSECUTIVE_FAILURES = 5
 
 
-def failing_streak(study: optuna.Study) -> str | None:
-    """The first error of the last :data:`MAX_CONSECUTIVE_FAILURES` finished trials
+def failing_streak(trials: Sequence[optuna.trial.FrozenTrial]) -> str | None:
+    """The first error of the last :data:`MAX_CONSECUTIVE_FAILURES` finished ``trials``
     when all of them failed with an error; None otherwise."""
+    finished = (TrialState.FAIL, TrialState.COMPLETE, TrialState.PRUNED)
     done = [
         t
-        for t in study.get_trials(
-            deepcopy=False, states=(TrialState.FAIL, TrialState.COMPLETE, TrialState.PRUNED)
-        )
-        if t.user_attrs.get("status") not in ("interrupted", "abandoned", None)
+        for t in trials
+        if t.state in finished
+        and t.user_attrs.get("status") not in ("interrupted", "abandoned", None)
     ]
     last = sorted(done, key=lambda t: t.number)[-MAX_CONSECUTIVE_FAILURES:]
     if len(last) < MAX_CONSECUTIVE_FAILURES:
