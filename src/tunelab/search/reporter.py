@@ -123,6 +123,13 @@ class Reporter:
         if self._trial is not None:
             self._trial.set_user_attr(key, value)
 
+    def set_user_attrs(self, attrs: dict[str, Any]) -> None:
+        """Store several notes at once (one write to the study's storage)."""
+        if self._trial is not None:
+            from tunelab.search.attrs import set_user_attrs
+
+            set_user_attrs(self._trial, attrs)
+
 
 def rerun(objective: Callable[[dict[str, Any], Reporter], float], record: TrialRecord) -> float:
     """Run one recorded trial again, alone: same parameters, same seed, no pruning."""

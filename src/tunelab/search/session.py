@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 
 from tunelab.errors import TunelabError, keep_interrupts
 from tunelab.machine import cores
+from tunelab.search.attrs import set_user_attrs
 from tunelab.search.reporter import (
     SHORT_TRIAL_FAILURES,
     Diverged,
@@ -73,14 +74,14 @@ class TrialRunner:
 
     def __call__(self, trial: optuna.Trial) -> float:
         seed = trial_seed(self.study_seed, trial.number)
-        # host first: a trial with a pid always says where the pid lives, so a resume can
-        # tell at once that its process died (a kill between the two writes left pid alone)
-        trial.set_user_attr("host", self.host)
-        trial.set_user_attr("pid", os.getpid())
-        trial.set_user_attr("seed", seed)
+        # host and pid together (in that order where they cannot be one write): a trial
+        # with a pid always says where the pid lives, so a resume can tell at once that
+        # its process died
+        notes: dict[str, Any] = {"host": self.host, "pid": os.getpid(), "seed": seed}
         fixed = fixed_values(self.space)
         if fixed:
-            trial.set_user_attr("fixed_params", {k: jsonable(v) for k, v in fixed.items()})
+            notes["fixed_params"] = {k: jsonable(v) for k, v in fixed.items()}
+        set_user_attrs(trial, notes)
         reporter = Reporter(
             trial, seed=seed, deadline=self.deadline, max_resource=self.max_resource
         )
@@ -120,8 +121,7 @@ class TrialRunner:
 
 
 def _fail(trial: optuna.Trial, status: str, message: str) -> None:
-    trial.set_user_attr("status", status)
-    trial.set_user_attr("error", message[:2000])
+    set_user_attrs(trial, {"status": status, "error": message[:2000]})
 
 
 @dataclass

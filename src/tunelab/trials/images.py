@@ -143,9 +143,8 @@ def image_objective(
         split=split,
         checkpoint_every_epoch=False,  # a lost trial is retried from scratch
     )
-    reporter.set_user_attr("run", run.name)
-    reporter.set_user_attr("status", run.status)
-    reporter.set_user_attr("n_val", run.summary.get("n_val"))  # for the 95% interval
+    n_val = run.summary.get("n_val")  # for the 95% interval
+    reporter.set_user_attrs({"run": run.name, "status": run.status, "n_val": n_val})
     if report.stopped is not None:
         raise report.stopped
     if run.status == "diverged":
