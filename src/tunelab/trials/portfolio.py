@@ -27,8 +27,9 @@ _PLAIN = {"activation": "relu", "dropout": 0.0, "weight_decay": 0.0, "batch_size
 #: Chosen on all four data sets by ``benchmarks/image_portfolio.py`` (its printed output:
 #: ``benchmarks/results-image-portfolio.txt``), in the order they are tried.
 PORTFOLIO: tuple[dict[str, Any], ...] = (
-    # Piximi's defaults: cheap (0.1 R), sound on three data sets (0.90 to 0.97 on the digits),
-    # at chance on the cells on 2 seeds of 3; the next pick follows it within 2.5 R
+    # Piximi's defaults: cheap (0.1 R); 0.90 and 0.97 on the two digit sets, 0.72 on the
+    # shapes, at chance on the cells on 2 seeds of 3 (means over 3 seeds); the CNN after it
+    # ends at about 2.5 R
     {"model": "simple-cnn", "optimizer": "adam", "learning_rate": 0.01, **_PLAIN},
     # the batch-norm CNN with Adam: the best finalist that finishes within 2.5 R (2.4 R)
     {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, **_PLAIN},
