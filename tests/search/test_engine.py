@@ -248,6 +248,25 @@ def test_initial_points_run_first():
     assert result.trials[0].user_attrs["initial_point"] is True
 
 
+@pytest.mark.parametrize("prune", [True, False])
+def test_initial_points_are_pruned_unless_told_not_to(prune):
+    def objective(params, reporter):  # the value grows with the epoch; x sets its level
+        for epoch in range(1, 10):
+            reporter.report(epoch, params["x"] * epoch / 9)
+        return params["x"]
+
+    points = [{"x": 0.9}, {"x": 0.1}, {"x": 0.05}]
+    result = tune(objective, {"x": Float(0, 1)}, pruner="asha", max_resource=9, n_trials=3,
+                  initial_points=points, prune_initial_points=prune)  # fmt: skip
+    statuses = [t.status for t in result.trials]
+    if prune:  # behind the first at the first rung: stopped there
+        assert statuses == ["complete", "pruned", "pruned"]
+    else:  # run to the last epoch; the pruner judges only sampled trials
+        assert statuses == ["complete", "complete", "complete"]
+        assert all(len(t.intermediate_values) == 9 for t in result.trials)
+        assert all(t.user_attrs["unpruned"] is True for t in result.trials)
+
+
 def test_fixed_values_reach_the_objective_and_the_records():
     seen = []
 

@@ -32,6 +32,7 @@ from tunelab.search import storage as stores
 from tunelab.search.ordered import search_parts
 from tunelab.search.pruners import PRUNERS, resolve_pruner
 from tunelab.search.ray_backend import RayOptions
+from tunelab.search.reporter import UNPRUNED
 from tunelab.search.results import TuneResult, build_result
 from tunelab.search.session import Callback, Objective, SessionPlan
 from tunelab.search.space import check_point, jsonable, space_to_dict, validate_space
@@ -61,6 +62,7 @@ def tune(
     direction: str = "maximize",
     max_resource: int | None = None,
     initial_points: Sequence[Mapping[str, Any]] | None = None,
+    prune_initial_points: bool = True,
     callbacks: Sequence[Callback] | None = None,
     backend: str = "local",
     ray: RayOptions | None = None,
@@ -113,6 +115,10 @@ def tune(
             hyperband and by ``pruner="auto"``.
         initial_points: settings to try first, before any sampling (e.g. a warm-start
             portfolio); each may set a subset of the searched names.
+        prune_initial_points: False runs every initial point to its last step (unless
+            the time budget ends first or it diverges): the pruner still sees their
+            values but does not stop them, so settings chosen for their full-length
+            result are judged on it.
         callbacks: Optuna callbacks ``(study, frozen_trial)`` run after each trial (in
             the worker processes when ``workers > 1``). One that calls ``study.stop()``
             ends the run with ``stopped_reason="callback"``.
@@ -197,7 +203,8 @@ def tune(
             "lag": lag,
         },
     )
-    _queue(study, store, points, resume=resume, n_trials=n_trials)
+    _queue(study, store, points, resume=resume, n_trials=n_trials,
+           unpruned=not prune_initial_points)  # fmt: skip
 
     plan = SessionPlan(
         objective=objective,
@@ -238,8 +245,10 @@ def _queue(
     *,
     resume: bool,
     n_trials: int | None,
+    unpruned: bool = False,
 ) -> None:
-    """Queue trials cut off in an earlier run, then the initial points, within ``n_trials``.
+    """Queue trials cut off in an earlier run, then the initial points, within ``n_trials``
+    (``unpruned``: marked so that the pruner does not stop them).
 
     Queued trials hold their place in the count (see :mod:`tunelab.search.tickets`), so
     no more are queued than the count has room for.
@@ -256,7 +265,8 @@ def _queue(
             _log.info("re-queued %d trial(s) cut off in an earlier run", requeued)
     left = room()
     for point in points if left is None else points[:left]:
-        study.enqueue_trial(dict(point), user_attrs={"initial_point": True}, skip_if_exists=True)
+        attrs = {"initial_point": True, **({UNPRUNED: True} if unpruned else {})}
+        study.enqueue_trial(dict(point), user_attrs=attrs, skip_if_exists=True)
 
 
 def _check_limits(

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from tunelab.search.results import TrialRecord
 
 
+#: User attribute of a queued trial that the pruner must not stop (see ``tune``'s
+#: ``prune_initial_points``).
+UNPRUNED = "unpruned"
+
+
 class Pruned(optuna.TrialPruned):
     """The trial was stopped early: the pruner judged it unpromising, or time ran out."""
 
@@ -116,6 +121,8 @@ class Reporter:
         if self._max_resource is not None and max(self.values) >= self._max_resource:
             return False
         assert self._trial is not None
+        if self._trial.user_attrs.get(UNPRUNED):  # an initial point run to its last step
+            return False
         return self._trial.should_prune()
 
     def set_user_attr(self, key: str, value: Any) -> None:

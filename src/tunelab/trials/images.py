@@ -173,6 +173,7 @@ def tune_images(
     resume: bool = False,
     reproducible: bool = True,
     portfolio: bool | Sequence[Mapping[str, Any]] = True,
+    prune_portfolio: bool = False,
     keep_weights: int | None = 5,
     ensemble: int = 5,
     cv: int | None = None,
@@ -215,7 +216,9 @@ def tune_images(
 
     The first trials are the warm-start portfolio (:mod:`tunelab.trials.portfolio`), cut to
     the searched knobs; ``portfolio=False`` starts with the strategy's own samples, and a
-    sequence of settings is tried first instead.
+    sequence of settings is tried first instead. They run to their last epoch
+    (the pruner judges only the sampled trials; they were chosen for their full-length
+    result); ``prune_portfolio=True`` lets the pruner stop them too.
     """
     from tunelab.runs import RunStore, check_name
     from tunelab.search.engine import tune
@@ -289,6 +292,7 @@ def tune_images(
             reproducible=reproducible,
             max_resource=hp.epochs,
             initial_points=points if not resume else None,
+            prune_initial_points=prune_portfolio,
             callbacks=after_trial or None,
             backend=backend,
             ray=ray,

@@ -14,7 +14,9 @@ soon after, then ones that cover the data sets where those are weak. The benchma
 portfolios chosen without the data set they are scored on.
 
 Each point is cut to the knobs actually searched (:func:`starting_points`); after them the
-strategy (``auto``: TPE) samples as usual, and the pruner judges them like any trial.
+strategy (``auto``: TPE) samples as usual. The pruner does not stop them (each was chosen
+for its result after the full training, and a slow starter such as the batch-norm CNN was
+stopped after one epoch behind a cheap one); it judges the sampled trials.
 """
 
 from __future__ import annotations
