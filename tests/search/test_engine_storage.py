@@ -90,6 +90,18 @@ def test_ctrl_c_keeps_finished_trials_and_resume_reruns_the_cut_one(url):
     assert retry.user_attrs["retry_of"] == k and retry.params == result.trials[k].params
 
 
+def test_a_retried_warm_start_point_stays_one(url):
+    points = [{"x": 0.1, "y": 0.2}, {"x": -0.3, "y": 0.4}]
+    result = tune(short(interrupt_on={1}), SPACE, n_trials=3, storage=url, study_name="s",
+                  initial_points=points, prune_initial_points=False)  # fmt: skip
+    assert result.trials[1].status == "interrupted"
+    resumed = tune(short(), SPACE, n_trials=3, storage=url, study_name="s", resume=True)
+    retry = next(t for t in resumed.trials if t.user_attrs.get("retry_of") == 1)
+    assert retry.params == points[1]
+    assert retry.user_attrs["initial_point"] is True and retry.user_attrs["unpruned"] is True
+    assert retry.status == "complete"
+
+
 def test_resume_fails_trials_whose_process_died_and_reruns_them(url):
     tune(short(), SPACE, n_trials=2, storage=url, study_name="s")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
