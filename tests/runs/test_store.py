@@ -137,8 +137,10 @@ def test_a_killed_train_is_listed_as_interrupted(tmp_path) -> None:
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        for _ in range(600):  # until its first epoch is written (torch imports first)
-            if (runs / "long" / "metrics_epoch.csv").exists() or process.poll() is not None:
+        # until its first epoch's checkpoint is written (torch imports first); the curves'
+        # CSV comes only at the end, so waiting for it let a fast machine finish the run
+        for _ in range(600):
+            if (runs / "long" / "checkpoint.pt").exists() or process.poll() is not None:
                 break
             time.sleep(0.1)
         assert RunStore(runs).get("long").status == "running"
