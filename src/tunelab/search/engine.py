@@ -32,7 +32,7 @@ from tunelab.search import storage as stores
 from tunelab.search.ordered import search_parts
 from tunelab.search.pruners import PRUNERS, resolve_pruner
 from tunelab.search.ray_backend import RayOptions
-from tunelab.search.reporter import UNPRUNED
+from tunelab.search.reporter import INITIAL_POINT, UNPRUNED
 from tunelab.search.results import TuneResult, build_result
 from tunelab.search.session import Callback, Objective, SessionPlan
 from tunelab.search.space import check_point, jsonable, space_to_dict, validate_space
@@ -265,7 +265,7 @@ def _queue(
             _log.info("re-queued %d trial(s) cut off in an earlier run", requeued)
     left = room()
     for point in points if left is None else points[:left]:
-        attrs = {"initial_point": True, **({UNPRUNED: True} if unpruned else {})}
+        attrs = {INITIAL_POINT: True, **({UNPRUNED: True} if unpruned else {})}
         study.enqueue_trial(dict(point), user_attrs=attrs, skip_if_exists=True)
 
 

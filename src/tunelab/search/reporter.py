@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from tunelab.search.results import TrialRecord
 
 
+#: User attribute of a queued trial that is a setting tried first (``tune``'s
+#: ``initial_points``: the warm-start portfolio), not sampled.
+INITIAL_POINT = "initial_point"
 #: User attribute of a queued trial that the pruner must not stop (see ``tune``'s
 #: ``prune_initial_points``).
 UNPRUNED = "unpruned"
@@ -81,6 +84,8 @@ class Reporter:
         self.seed = seed
         self.trial_number = trial.number if trial is not None else trial_number
         self.values: dict[int, float] = {}
+        # an initial point run to its last step: read once (user_attrs is a fresh copy)
+        self._unpruned = bool(trial is not None and trial.user_attrs.get(UNPRUNED))
         #: Why the trial was stopped early: "pruned", "budget" or "diverged"; None if not.
         self.stop_reason: str | None = None
 
@@ -121,14 +126,13 @@ class Reporter:
         if self._max_resource is not None and max(self.values) >= self._max_resource:
             return False
         assert self._trial is not None
-        if self._trial.user_attrs.get(UNPRUNED):  # an initial point run to its last step
+        if self._unpruned:
             return False
         return self._trial.should_prune()
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable note with the trial (e.g. the run folder it wrote)."""
-        if self._trial is not None:
-            self._trial.set_user_attr(key, value)
+        self.set_user_attrs({key: value})
 
     def set_user_attrs(self, attrs: dict[str, Any]) -> None:
         """Store several notes at once (one write to the study's storage)."""

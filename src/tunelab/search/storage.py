@@ -350,11 +350,11 @@ def retry_lost(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
     marked ``retry_of`` (a warm-start point stays one, pruned or not as before); a retry
     that is lost in turn is not queued again. The storage's heartbeat calls this on a trial
     it found stale. Returns whether it queued one."""
-    from tunelab.search.reporter import UNPRUNED
+    from tunelab.search.reporter import INITIAL_POINT, UNPRUNED
 
     if "retry_of" in trial.user_attrs:
         return False
-    kept = {k: v for k, v in trial.user_attrs.items() if k in ("initial_point", UNPRUNED)}
+    kept = {k: v for k, v in trial.user_attrs.items() if k in (INITIAL_POINT, UNPRUNED)}
     study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number, **kept})
     return True
 

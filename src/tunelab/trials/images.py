@@ -270,12 +270,13 @@ def tune_images(
     keeper = None if keep_weights is None else KeepBestWeights(trials_root, keep_weights)
     after_trial: list[Any] = [*callbacks, *([keeper] if keeper is not None else [])]
     if progress:
-        after_trial.append(TrialLines("stdout" if progress == "stdout" else "stderr"))
+        stream = "stdout" if progress == "stdout" else "stderr"
+        after_trial.append(TrialLines(stream))
         if points and not resume:
             first = len(points) if n_trials is None else min(len(points), n_trials)
             more = n_trials is None or n_trials > first
-            print(warm_start_line(first, shipped=portfolio is True, more=more),
-                  file=sys.stdout if progress == "stdout" else sys.stderr, flush=True)  # fmt: skip
+            line = warm_start_line(first, shipped=portfolio is True, more=more)
+            print(line, file=getattr(sys, stream), flush=True)
     with quiet_optuna():
         result = tune(
             objective,

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from tunelab.report.leaderboard import accuracy_text
+from tunelab.search.reporter import INITIAL_POINT
 from tunelab.search.results import TrialRecord
 
 
@@ -50,7 +51,7 @@ def trial_line(study: Any, record: TrialRecord, now: float | None = None) -> str
     if record.error and record.status in ("error", "diverged"):
         value += f" ({record.error[:120]})"
     # a setting tried first (the warm-start portfolio, or initial points given), not sampled
-    where = " (warm start)" if record.user_attrs.get("initial_point") else ""
+    where = " (warm start)" if record.user_attrs.get(INITIAL_POINT) else ""
     parts = [f"trial {record.number}{where} {record.status}: {value} after {epochs} epochs"]
     try:
         best = study.best_trial

@@ -85,6 +85,8 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
     setting), the best, and importances."""
     import optuna
 
+    from tunelab.search.reporter import INITIAL_POINT
+
     optuna.logging.set_verbosity(logging.WARNING)
     loaded = optuna.load_study(study_name=study, storage=url)
     trials = []
@@ -99,7 +101,7 @@ def snapshot(url: str, study: str, importances: bool) -> dict[str, Any]:
                 "params": {**attrs.get("fixed_params", {}), **trial.params},
                 "curve": [[int(k), v] for k, v in sorted(trial.intermediate_values.items())],
                 "run": attrs.get("run"),
-                "warm_start": bool(attrs.get("initial_point")),  # set first, not sampled
+                "warm_start": bool(attrs.get(INITIAL_POINT)),  # set first, not sampled
                 "seconds": trial.duration.total_seconds() if trial.duration else None,
                 **accuracy_fields(trial.value if trial.values else None, attrs.get("n_val")),
             }
