@@ -26,7 +26,10 @@ Methods (``--methods`` takes names, or ``anchors`` / ``all``):
   dehb              DEHB (differential evolution + Hyperband)
   auto              tunelab.tune(strategy="auto", pruner="auto", max_resource=52)
   auto+portfolio    the same, trying first the warm-start portfolio chosen offline
-                    leave-one-task-out (``lcbench_portfolio.py``: never from the task run)
+                    leave-one-task-out (``lcbench_portfolio.py``: never from the task run),
+                    its points run to their last epoch (``prune_initial_points=False``), as
+                    ``tune_images`` runs its portfolio
+  auto+portfolio-pruned  (not in ``all``) the same with the pruner judging the points too
 Optuna objectives report each epoch and check the pruner after it, except at epoch 52
 (stopping there would only relabel a finished run); tunelab's Reporter does the same.
 Development candidates: ``tunelab-<strategy>+<pruner>`` (any registered names).
@@ -138,7 +141,13 @@ class StopAtSimulatedBudget:
 
 
 def run_tunelab(
-    task: str, seed: int, limit: float, strategy: str, pruner: str, portfolio: bool = False
+    task: str,
+    seed: int,
+    limit: float,
+    strategy: str,
+    pruner: str,
+    portfolio: bool = False,
+    prune_points: bool = True,
 ) -> Trajectory:
     from tunelab.search import tune
 
@@ -157,6 +166,7 @@ def run_tunelab(
         seed=seed,
         max_resource=EPOCHS,
         initial_points=points,
+        prune_initial_points=prune_points,
         callbacks=[stop],
     )
     return stop.trajectory
@@ -216,7 +226,12 @@ METHODS: dict[str, Callable[[str, int, float], Trajectory]] = {
     "tpe+hyperband": partial(run_optuna, sampler="tpe", pruner="hyperband"),
     "random+hyperband": partial(run_optuna, sampler="random", pruner="hyperband"),
     "auto": partial(run_tunelab, strategy="auto", pruner="auto"),
-    "auto+portfolio": partial(run_tunelab, strategy="auto", pruner="auto", portfolio=True),
+    "auto+portfolio": partial(
+        run_tunelab, strategy="auto", pruner="auto", portfolio=True, prune_points=False
+    ),
+    "auto+portfolio-pruned": partial(
+        run_tunelab, strategy="auto", pruner="auto", portfolio=True, prune_points=True
+    ),
 }
 
 

@@ -138,9 +138,13 @@ def main() -> None:
             for kind, url in {"memory": None, **urls, "sqlite-rollback": None}.items():
                 if kind in files:
                     url = f"sqlite:///{Path(folder) / files[kind]}"
+                exported = os.environ.get(WAL_ENV)  # the user's own setting, put back after
                 os.environ[WAL_ENV] = "0" if kind == "sqlite-rollback" else "1"
                 cost.setdefault(("tunelab", kind), []).append(ms_per_trial_tunelab(url, args))
-                os.environ.pop(WAL_ENV)
+                if exported is None:
+                    os.environ.pop(WAL_ENV)
+                else:
+                    os.environ[WAL_ENV] = exported
                 if kind != "sqlite-rollback":
                     if kind == "sqlite":
                         url = f"sqlite:///{Path(folder) / 'plain.db'}"

@@ -138,7 +138,7 @@ def _slug(data: str) -> str:
 
 
 def _validation_words(run: Run) -> str:
-    if run.summary.get("kind") == "ensemble":
+    if run.is_ensemble:
         return (
             "the validation split the ensemble's members were chosen on (optimistic: give "
             "images no trial saw, `tunelab evaluate RUN TEST_DATA`, for an honest figure)"

@@ -214,7 +214,7 @@ def _loss(run: Run, name: str, logits: Any, labels: Any) -> float | None:
     if len(labels) == 0:
         return None
     settings: dict[str, float] = {}
-    if run.model_info.get("model") == "ensemble":  # log-probabilities: plain cross-entropy
+    if run.is_ensemble:  # log-probabilities: plain cross-entropy
         return _finite(float(create_loss(name, logits.shape[1])(logits, labels)))
     try:
         hp = run.hyperparameters

@@ -288,10 +288,15 @@ class Run:
         return data if isinstance(data, dict) else {}
 
     @property
+    def is_ensemble(self) -> bool:
+        """True for a tune's ensemble of trials (``trials/ensemble.py`` writes the mark)."""
+        return self.summary.get("kind") == "ensemble"
+
+    @property
     def model_name(self) -> str | None:
         """The model the run holds: its config's, or "ensemble of N" for a tune's ensemble
         (whose config.yaml holds its best member's knobs)."""
-        members = self.summary.get("members") if self.summary.get("kind") == "ensemble" else None
+        members = self.summary.get("members") if self.is_ensemble else None
         if isinstance(members, list):
             return f"ensemble of {len(members)}"
         model = self.config.get("model")
