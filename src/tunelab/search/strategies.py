@@ -126,9 +126,9 @@ def resolve_strategy(name: str, ctx: SearchContext) -> str:
     (multivariate, few startup trials). On the LCBench yardstick
     (``benchmarks/lcbench_search.py``, 34 tasks, budget 50 full runs) TPE with ``auto``'s
     early stopping reached a mean regret below Optuna's random, TPE, TPE + Hyperband and
-    random + Hyperband, SMAC3's multi-fidelity facade and DEHB from 5 % to 50 % of the
-    budget; at 100 % SMAC3 was a little lower (0.063 against 0.070), and at 2 % (one
-    finished trial) the first random draw decides. What wins everywhere is trying first a
+    random + Hyperband, SMAC3's multi-fidelity facade and DEHB from 10 % to 50 % of the
+    budget; at 100 % SMAC3 was a little lower (0.057 against 0.075), and at 2 and 5 % (one
+    or two finished trials) the first random draws decide. What wins everywhere is trying first a
     warm-start portfolio (``initial_points``) chosen offline on other tasks, as
     ``tune_images`` does with :data:`tunelab.trials.portfolio.PORTFOLIO`. GP needs
     complete trials, which early stopping deliberately makes rare, and costs seconds per
