@@ -148,3 +148,21 @@ def test_a_killed_train_is_listed_as_interrupted(tmp_path) -> None:
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert RunStore(runs).get("long").status == "interrupted"
+
+
+def test_an_ensemble_is_told_apart_by_its_model_file_or_its_summary(tmp_path) -> None:
+    from tunelab.runs import Run
+
+    plain, by_model, by_summary = (tmp_path / n for n in ("plain", "by-model", "by-summary"))
+    for folder in (plain, by_model, by_summary):
+        folder.mkdir()
+    (plain / "model.json").write_text(json.dumps({"model": "simple-cnn"}))
+    (by_model / "model.json").write_text(json.dumps({"model": "ensemble", "members": []}))
+    members = [{"run": "a", "weight": 0.5}, {"run": "b", "weight": 0.5}]
+    (by_summary / "summary.json").write_text(
+        json.dumps({"kind": "ensemble", "status": "completed", "members": members})
+    )
+    assert not Run(plain).is_ensemble
+    assert Run(by_model).is_ensemble
+    assert Run(by_summary).is_ensemble
+    assert Run(by_summary).model_name == "ensemble of 2"

@@ -289,8 +289,9 @@ class Run:
 
     @property
     def is_ensemble(self) -> bool:
-        """True for a tune's ensemble of trials (``trials/ensemble.py`` writes the mark)."""
-        return self.summary.get("kind") == "ensemble"
+        """True for a tune's ensemble of trials: its ``model.json`` describes an ensemble
+        (what its outputs are), or its summary says so (``trials/ensemble.py`` writes both)."""
+        return self.model_info.get("model") == "ensemble" or self.summary.get("kind") == "ensemble"
 
     @property
     def model_name(self) -> str | None:
