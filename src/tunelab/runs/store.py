@@ -297,7 +297,10 @@ class Run:
     def model_name(self) -> str | None:
         """The model the run holds: its config's, or "ensemble of N" for a tune's ensemble
         (whose config.yaml holds its best member's knobs)."""
-        members = self.summary.get("members") if self.is_ensemble else None
+        # The members are in the summary, so its mark decides here: a run list asks every
+        # run, and is_ensemble would read model.json too and the summary twice.
+        summary = self.summary
+        members = summary.get("members") if summary.get("kind") == "ensemble" else None
         if isinstance(members, list):
             return f"ensemble of {len(members)}"
         model = self.config.get("model")

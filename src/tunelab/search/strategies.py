@@ -128,8 +128,8 @@ def resolve_strategy(name: str, ctx: SearchContext) -> str:
     early stopping reached a mean regret below Optuna's random, TPE, TPE + Hyperband and
     random + Hyperband, SMAC3's multi-fidelity facade and DEHB from 10 % to 50 % of the
     budget; at 100 % SMAC3 was a little lower (0.057 against 0.075), and at 2 and 5 % (one
-    or two finished trials) the first random draws decide. What wins everywhere is trying first a
-    warm-start portfolio (``initial_points``) chosen offline on other tasks, as
+    or two finished trials) the first random draws decide. What wins everywhere is trying
+    first a warm-start portfolio (``initial_points``) chosen offline on other tasks, as
     ``tune_images`` does with :data:`tunelab.trials.portfolio.PORTFOLIO`. GP needs
     complete trials, which early stopping deliberately makes rare, and costs seconds per
     proposal.
