@@ -18,7 +18,7 @@ try:
     for _ in range({count}):
         Doomed()
         time.sleep(0.001)
-    for _ in range(200):
+    for _ in range(1000):  # 10 s: it comes after 0.05 s, later on a loaded machine
         time.sleep(0.01)
     print("lost")
 except KeyboardInterrupt:
