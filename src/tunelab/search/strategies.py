@@ -90,9 +90,9 @@ def tpe_gamma(n: int) -> int:
     the trials is about every complete one: TPE then models "ran to the end", not "ended
     best". Keeping only the best few (3 of 100 trials) sharpens it. On the LCBench yardstick
     (34 tasks x 5 seeds, ``auto``'s pruning) mean regret at 10 / 25 / 50 / 100 % of the
-    budget went from 0.494 / 0.254 / 0.152 / 0.075 to 0.491 / 0.247 / 0.143 / 0.048 (a
-    twentieth of the trials: 0.055; ``sqrt(n) / 2``: 0.076; BOHB's top 15 % at the largest
-    budget with more than d trials: 0.078).
+    budget went from 0.494 / 0.254 / 0.152 / 0.075 to 0.491 / 0.247 / 0.143 / 0.048 (at
+    100 %, a twentieth of the trials: 0.055; ``sqrt(n) / 2``: 0.076; BOHB's top 15 % at the
+    largest budget reached by more than d trials: 0.078).
     """
     return min(math.ceil(0.25 * math.sqrt(n)), 25)
 
