@@ -148,6 +148,12 @@ def test_registries_list_the_documented_names():
         ({"n_trials": 3, "workers": 0}, "workers must be"),
         ({"n_trials": 3, "resume": True}, "resume needs a storage"),
         ({"n_trials": 3, "initial_points": [{"z": 1}]}, "initial point 1 sets 'z'"),
+        (
+            {"n_trials": 3, "seed": -1},
+            r"seed must be a whole number from 0 to 2\*\*32 - 1 \(got -1\)",
+        ),
+        ({"n_trials": 3, "seed": 2**32}, r"seed must be .*\(got 4294967296\)"),
+        ({"n_trials": 3, "seed": 1.5}, r"seed must be .*\(got 1.5\)"),
     ],
 )
 def test_bad_arguments_raise_one_line_errors(kwargs, message):
@@ -277,6 +283,23 @@ def test_fixed_values_reach_the_objective_and_the_records():
     result = tune(objective, {"x": Float(0, 1), "optimizer": "adam"}, n_trials=2)
     assert all(p["optimizer"] == "adam" for p in seen)
     assert result.best_params["optimizer"] == "adam"
+
+
+@pytest.mark.parametrize(("strategy", "random_trials"), [("random", 25), ("tpe", 5), ("auto", 5)])
+def test_a_new_study_draws_its_first_settings_as_optuna_seeded_alike(strategy, random_trials):
+    # tune(seed=s) and Optuna's RandomSampler(seed=s) (which TPESampler(seed=s) uses before
+    # it models) must propose the same first settings: a comparison with Optuna then
+    # compares the methods, not two random streams.
+    from tunelab.search.space import suggest
+
+    space = {"x": Float(-1.0, 1.0), "lr": Float(1e-4, 1e-1, log=True), "n": Int(1, 5)}
+    ours = tune(short(), space, strategy=strategy, pruner="none", n_trials=25, seed=11)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(11))
+    study.optimize(lambda trial: short()(suggest(trial, space), Reporter()), n_trials=25)
+    theirs = [t.params for t in study.trials]
+    assert [t.params for t in ours.trials][:random_trials] == theirs[:random_trials]
+    if random_trials < 25:  # then it models: later proposals are its own
+        assert [t.params for t in ours.trials][random_trials:] != theirs[random_trials:]
 
 
 def test_per_trial_seed_is_recorded_and_reproduces_the_trial():
