@@ -102,8 +102,10 @@ def tune(
             the cluster (its CPUs / ``cpus_per_trial``). 0 runs no trial here: the study
             and its limits are recorded for workers elsewhere
             (:func:`tunelab.search.worker.join`, ``tunelab worker``).
-        seed: seeds the strategy and, per trial, ``reporter.seed``
-            (see :func:`trial_seed`); a resumed study keeps its original seed.
+        seed: seeds the strategy (as given, so the first random settings are those of
+            Optuna's ``RandomSampler(seed)``; see :func:`strategy_seed`) and, per trial,
+            ``reporter.seed`` (see :func:`trial_seed`); a resumed study keeps its original
+            seed. A whole number from 0 to 2**32 - 1.
         reproducible: with trials running at once (``workers > 1``), trial *n* is
             sampled and pruned from trials ``0 .. n - workers`` only, waiting for them,
             so the same call gives the same study (see :mod:`tunelab.search.ordered`;
