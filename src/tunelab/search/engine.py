@@ -294,7 +294,7 @@ def _check_limits(
     workers: int | None,
     strategy: str,
     max_resource: int | None,
-    seed: int = 0,
+    seed: int,
 ) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise TunelabError(
