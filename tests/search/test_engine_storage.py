@@ -90,6 +90,25 @@ def test_ctrl_c_keeps_finished_trials_and_resume_reruns_the_cut_one(url):
     assert retry.user_attrs["retry_of"] == k and retry.params == result.trials[k].params
 
 
+def test_ctrl_c_right_after_the_trial_says_where_it_runs_still_marks_it_interrupted(
+    url, monkeypatch
+):
+    """The kill test of tests/reliability once saw a worker's trial failed without a
+    status: the interrupt landed after the pid was written, before the objective ran."""
+    import tunelab.search.session as session
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(session, "Reporter", interrupted)
+    result = tune(short(), SPACE, n_trials=3, storage=url, study_name="s")
+    assert result.stopped_reason == "interrupted"
+    [trial] = optuna.load_study(study_name="s", storage=url).trials
+    assert trial.user_attrs["pid"] == os.getpid()
+    assert trial.user_attrs["status"] == "interrupted"
+    assert trial.state == optuna.trial.TrialState.FAIL
+
+
 def test_a_retried_warm_start_point_stays_one(url):
     points = [{"x": 0.1, "y": 0.2}, {"x": -0.3, "y": 0.4}]
     result = tune(short(interrupt_on={1}), SPACE, n_trials=3, storage=url, study_name="s",

@@ -11,6 +11,7 @@ elsewhere, the process waits for them: one may die, and its retry must still run
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
@@ -73,6 +74,19 @@ class TrialRunner:
         self.host = socket.gethostname()
 
     def __call__(self, trial: optuna.Trial) -> float:
+        # A Ctrl-C (or the parent's death) may land anywhere in here, also between the
+        # write that makes the trial's pid visible and the objective's start: the trial
+        # is interrupted wherever it lands, never failed without a status.
+        try:
+            return self._run(trial)
+        except KeyboardInterrupt:
+            # the interrupt must go on even if its note cannot be written: Optuna would
+            # catch the storage's error and start the next trial
+            with contextlib.suppress(Exception):
+                trial.set_user_attr("status", "interrupted")
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
         seed = trial_seed(self.study_seed, trial.number)
         # host and pid together (in that order where they cannot be one write): a trial
         # with a pid always says where the pid lives, so a resume can tell at once that
@@ -95,9 +109,6 @@ class TrialRunner:
             raise
         except Diverged as exc:
             _fail(trial, "diverged", str(exc))
-            raise
-        except KeyboardInterrupt:
-            trial.set_user_attr("status", "interrupted")
             raise
         except Exception as exc:
             _fail(trial, "error", f"{type(exc).__name__}: {exc}")
