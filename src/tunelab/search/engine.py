@@ -32,7 +32,7 @@ from tunelab.search import storage as stores
 from tunelab.search.ordered import search_parts
 from tunelab.search.pruners import PRUNERS, resolve_pruner
 from tunelab.search.ray_backend import RayOptions
-from tunelab.search.reporter import INITIAL_POINT, UNPRUNED
+from tunelab.search.reporter import INITIAL_POINT, UNPRUNED, mix_seed
 from tunelab.search.results import TuneResult, build_result
 from tunelab.search.session import Callback, Objective, SessionPlan
 from tunelab.search.space import check_point, jsonable, space_to_dict, validate_space
@@ -254,7 +254,7 @@ def strategy_seed(study_seed: int, trials_so_far: int) -> int:
     """
     if trials_so_far == 0:
         return study_seed
-    return int(np.random.SeedSequence([study_seed, trials_so_far]).generate_state(1)[0])
+    return mix_seed(study_seed, trials_so_far)
 
 
 def _queue(

@@ -35,6 +35,8 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from tunelab.search.reporter import mix_seed
+
 #: Seconds between looks at the study while an earlier trial runs: short at first (the
 #: trial may be about to end), growing to at most POLL_MAX.
 POLL_FIRST = 0.02
@@ -102,7 +104,7 @@ class OrderedSampler(optuna.samplers.BaseSampler):
         self._samplers: dict[int, tuple[optuna.samplers.BaseSampler, optuna.Study]] = {}
 
     def _seed_of(self, number: int) -> int:
-        return int(np.random.SeedSequence([self._seed, number]).generate_state(1)[0])
+        return mix_seed(self._seed, number)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._mark(study, trial)

@@ -47,6 +47,12 @@ class Diverged(Exception):
     """The trial produced a NaN or infinite value; it is recorded as failed, status diverged."""
 
 
+def mix_seed(*parts: int) -> int:
+    """One 32-bit seed from several whole numbers, through NumPy's SeedSequence: streams
+    seeded from neighbouring parts (trial 3 and 4, worker 0 and 1) are unrelated."""
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
 def trial_seed(study_seed: int, trial_number: int) -> int:
     """The seed of trial ``trial_number`` in a study seeded with ``study_seed``.
 
@@ -54,8 +60,7 @@ def trial_seed(study_seed: int, trial_number: int) -> int:
     with :func:`rerun`. Mixed through NumPy's SeedSequence so that neighbouring trials get
     unrelated streams; below 2**31 so every library accepts it.
     """
-    state = np.random.SeedSequence([study_seed, trial_number]).generate_state(1)[0]
-    return int(state) & 0x7FFF_FFFF
+    return mix_seed(study_seed, trial_number) & 0x7FFF_FFFF
 
 
 class Reporter:

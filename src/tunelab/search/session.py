@@ -37,6 +37,7 @@ from tunelab.search.reporter import (
     Diverged,
     Pruned,
     Reporter,
+    mix_seed,
     trial_seed,
 )
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
@@ -481,6 +482,4 @@ def _stop_workers(processes: list[Any], stop_event: Any) -> None:
 
 
 def worker_seed(seed: int, index: int) -> int:
-    import numpy as np
-
-    return int(np.random.SeedSequence([seed, 1 + index]).generate_state(1)[0])
+    return mix_seed(seed, 1 + index)

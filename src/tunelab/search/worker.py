@@ -25,12 +25,12 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import optuna
 
 from tunelab.errors import TunelabError, did_you_mean
 from tunelab.search import storage as stores
 from tunelab.search.pruners import resolve_pruner
+from tunelab.search.reporter import mix_seed
 from tunelab.search.results import TuneResult, build_result
 from tunelab.search.session import Callback, Objective, SessionPlan, load_study_for, run_session
 from tunelab.search.space import space_from_dict
@@ -129,4 +129,4 @@ def _own_seed(study_seed: int) -> int:
     """A sampler seed no other worker shares: workers that sampled alike would repeat points."""
     host = zlib.crc32(socket.gethostname().encode())
     entropy = [study_seed, host, os.getpid(), time.time_ns() & 0xFFFF_FFFF]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    return mix_seed(*entropy)
