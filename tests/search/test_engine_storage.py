@@ -109,6 +109,36 @@ def test_ctrl_c_right_after_the_trial_says_where_it_runs_still_marks_it_interrup
     assert trial.state == optuna.trial.TrialState.FAIL
 
 
+def test_ctrl_c_while_the_next_trial_is_asked_for_leaves_no_trial_running(url, monkeypatch):
+    """Between two trials Optuna creates the next one (RUNNING) before tunelab's runner
+    starts: the storage notes host and pid in the creating transaction (tickets.py), so a
+    Ctrl-C there still finds the trial its own; left RUNNING, a resume would count it as
+    running elsewhere and wait for it."""
+    import signal
+
+    asks = []
+    ask = optuna.Study.ask
+
+    def ask_then_ctrl_c(self, *args, **kwargs):
+        trial = ask(self, *args, **kwargs)
+        asks.append(trial.number)
+        if len(asks) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return trial
+
+    monkeypatch.setattr(optuna.Study, "ask", ask_then_ctrl_c)
+    result = tune(short(), SPACE, pruner="none", n_trials=4, storage=url, study_name="s")
+    assert result.stopped_reason == "interrupted"
+    trials = optuna.load_study(study_name="s", storage=url).trials
+    assert [t.user_attrs.get("status") for t in trials] == ["complete", "interrupted"]
+    assert trials[1].user_attrs["pid"] == os.getpid()
+    monkeypatch.setattr(optuna.Study, "ask", ask)
+    resumed = tune(short(), SPACE, pruner="none", n_trials=4, storage=url, study_name="s",
+                   resume=True)  # fmt: skip
+    assert resumed.stopped_reason == "n_trials"
+    assert sum(t.counted for t in resumed.trials) == 4
+
+
 def test_a_retried_warm_start_point_stays_one(url):
     points = [{"x": 0.1, "y": 0.2}, {"x": -0.3, "y": 0.4}]
     result = tune(short(interrupt_on={1}), SPACE, n_trials=3, storage=url, study_name="s",
