@@ -7,8 +7,9 @@ non-zero; they never show a traceback for it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 
 class TunelabError(ValueError):
@@ -84,3 +85,23 @@ def keep_interrupts() -> None:
         default(unraisable)
 
     sys.unraisablehook = hook
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Let the bookkeeping after a Ctrl-C run to its end: a further SIGINT meanwhile is
+    dropped (the run is stopping already). One comes more often than it seems: a second
+    Ctrl-C, or the parent-death signal again (Linux sends it as each thread of a killed
+    parent exits, so a worker gets two or three). Only the main thread can hold them;
+    elsewhere this does nothing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -139,6 +139,60 @@ def test_ctrl_c_while_the_next_trial_is_asked_for_leaves_no_trial_running(url, m
     assert sum(t.counted for t in resumed.trials) == 4
 
 
+def test_a_second_interrupt_while_the_cut_trial_is_noted_still_marks_it_interrupted(
+    url, monkeypatch
+):
+    """The parent-death signal comes once per thread of a killed parent, so a worker gets
+    a second SIGINT a few ms after the first, while it notes its trial interrupted (seen
+    in the kill test of tests/reliability: a trial left RUNNING without a status)."""
+    import signal
+
+    import tunelab.search.session as session
+
+    cut = short(interrupt_on={1})
+    again = []
+    set_attr = optuna.Trial.set_user_attr
+
+    def note_under_fire(self, key, value):
+        if key == "status" and value == "interrupted" and not again:
+            again.append(key)
+            os.kill(os.getpid(), signal.SIGINT)  # lands in the middle of the write
+        return set_attr(self, key, value)
+
+    monkeypatch.setattr(optuna.Trial, "set_user_attr", note_under_fire)
+    try:
+        result = tune(cut, SPACE, pruner="none", n_trials=3, storage=url, study_name="s")
+    except KeyboardInterrupt:
+        pytest.fail("the second interrupt escaped tune()")
+    assert again and result.stopped_reason == "interrupted"
+    assert [t.status for t in result.trials] == ["complete", "interrupted"]
+
+    # The same while run_session marks the trial after an interrupt in Optuna's ask.
+    monkeypatch.setattr(optuna.Trial, "set_user_attr", set_attr)
+    fail_own = session.fail_own_running
+    ask = optuna.Study.ask
+
+    def ask_then_ctrl_c(self, *args, **kwargs):
+        trial = ask(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return trial
+
+    def fail_under_fire(study, storage):
+        os.kill(os.getpid(), signal.SIGINT)
+        return fail_own(study, storage)
+
+    monkeypatch.setattr(optuna.Study, "ask", ask_then_ctrl_c)
+    monkeypatch.setattr(session, "fail_own_running", fail_under_fire)
+    try:
+        cut_again = tune(short(), SPACE, pruner="none", n_trials=3, storage=url, study_name="t")
+    except KeyboardInterrupt:  # not held off: it escaped the bookkeeping
+        pytest.fail("the second interrupt escaped tune()")
+    assert cut_again.stopped_reason == "interrupted"
+    [trial] = optuna.load_study(study_name="t", storage=url).trials
+    assert trial.user_attrs["status"] == "interrupted"
+    assert trial.state == optuna.trial.TrialState.FAIL
+
+
 def test_a_retried_warm_start_point_stays_one(url):
     points = [{"x": 0.1, "y": 0.2}, {"x": -0.3, "y": 0.4}]
     result = tune(short(interrupt_on={1}), SPACE, n_trials=3, storage=url, study_name="s",

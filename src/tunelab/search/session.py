@@ -29,7 +29,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from tunelab.errors import TunelabError, keep_interrupts
+from tunelab.errors import TunelabError, interrupts_held, keep_interrupts
 from tunelab.machine import cores
 from tunelab.search.attrs import set_user_attrs
 from tunelab.search.reporter import (
@@ -83,7 +83,7 @@ class TrialRunner:
         except KeyboardInterrupt:
             # the interrupt must go on even if its note cannot be written: Optuna would
             # catch the storage's error and start the next trial
-            with contextlib.suppress(Exception):
+            with interrupts_held(), contextlib.suppress(Exception):
                 trial.set_user_attr("status", "interrupted")
             raise
 
@@ -209,15 +209,22 @@ def run_session(
                 return "exhausted"
             return "callback"
     except KeyboardInterrupt:
-        fail_own_running(study, None)
+        mark_own_interrupted(study)
         return "interrupted"
     except UnboundLocalError as err:
         # A second Ctrl-C while Optuna records a trial: its ``finally`` then reads a name
         # it never set, and this error hides the KeyboardInterrupt (in ``__context__``).
         if not isinstance(err.__context__, KeyboardInterrupt):
             raise
-        fail_own_running(study, None)
+        mark_own_interrupted(study)
         return "interrupted"
+
+
+def mark_own_interrupted(study: optuna.Study) -> None:
+    """After Ctrl-C: the trial this process left RUNNING is marked interrupted, with any
+    further interrupt held off until it is (or a resume would wait for it forever)."""
+    with interrupts_held():
+        fail_own_running(study, None)
 
 
 def _why_stop(
@@ -362,6 +369,7 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.default_int_handler)  # started deaf: see run_workers
     keep_interrupts()
     limit_threads(cores() // plan.context.workers)
+    study: optuna.Study | None = None
     try:
         parent = multiprocessing.parent_process()
         die_with_parent(parent.pid if parent is not None else None)
@@ -369,6 +377,11 @@ def _worker_main(
         reason = run_session(study, plan, stop_event.is_set)
         results.put((index, reason, None))
     except KeyboardInterrupt:
+        # one more came while run_session marked its trial (the parent-death signal comes
+        # once per thread of the dying parent): mark it here, holding the rest off
+        if study is not None:
+            with contextlib.suppress(Exception):  # the report below must still go out
+                mark_own_interrupted(study)
         results.put((index, "interrupted", None))
     except BaseException as exc:  # reported to the parent, which decides
         results.put((index, "error", f"{type(exc).__name__}: {exc}"))
