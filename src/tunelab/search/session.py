@@ -222,7 +222,8 @@ def run_session(
 
 def mark_own_interrupted(study: optuna.Study) -> None:
     """After Ctrl-C: the trial this process left RUNNING is marked interrupted, with any
-    further interrupt held off until it is (or a resume would wait for it forever)."""
+    further interrupt held off until it is (cut short, it would stay RUNNING until a resume
+    or another worker found its process gone, and be retried as abandoned)."""
     with interrupts_held():
         fail_own_running(study, None)
 
@@ -377,8 +378,8 @@ def _worker_main(
         reason = run_session(study, plan, stop_event.is_set)
         results.put((index, reason, None))
     except KeyboardInterrupt:
-        # one more came while run_session marked its trial (the parent-death signal comes
-        # once per thread of the dying parent): mark it here, holding the rest off
+        # a further interrupt landed before run_session's bookkeeping held them off (the
+        # parent-death signal comes once per thread of the dying parent): mark it here
         if study is not None:
             with contextlib.suppress(Exception):  # the report below must still go out
                 mark_own_interrupted(study)
