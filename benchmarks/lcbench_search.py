@@ -47,8 +47,10 @@ their own virtualenv, as one subprocess per (method, seed) over the tasks
 
 Its python is ``$TUNELAB_SMAC_PYTHON`` (default ``/work/venv-smac/bin/python``).
 
-Every run is deterministic for its seed (simulated time: the machine's load plays no
-part), so trajectories are kept on disk (``~/.cache/tunelab-bench/runs``, keyed by method,
+Time is simulated, so the machine's load plays no part, and every run but SMAC3's is
+deterministic for its seed on one installation (SMAC3's trajectories differ from run to run
+for one seed; numpy's version can flip an occasional TPE decision: see the results file).
+Trajectories are kept on disk (``~/.cache/tunelab-bench/runs``, keyed by method,
 task, seed, budget and the Optuna/SMAC3/DEHB/onnxruntime versions; for tunelab's methods
 also a hash of tunelab's search code and of these benchmark files, so a change reruns
 them) and reused by later runs with the same key; ``--fresh`` runs everything anew.
