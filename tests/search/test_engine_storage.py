@@ -147,7 +147,7 @@ def test_a_second_interrupt_while_the_cut_trial_is_noted_still_marks_it_interrup
     in the kill test of tests/reliability: a trial left RUNNING without a status)."""
     import signal
 
-    import tunelab.search.session as session
+    import tunelab.search.storage as storage
 
     cut = short(interrupt_on={1})
     again = []
@@ -169,7 +169,7 @@ def test_a_second_interrupt_while_the_cut_trial_is_noted_still_marks_it_interrup
 
     # The same while run_session marks the trial after an interrupt in Optuna's ask.
     monkeypatch.setattr(optuna.Trial, "set_user_attr", set_attr)
-    fail_own = session.fail_own_running
+    fail_trial = storage.fail_trial
     ask = optuna.Study.ask
 
     def ask_then_ctrl_c(self, *args, **kwargs):
@@ -177,12 +177,12 @@ def test_a_second_interrupt_while_the_cut_trial_is_noted_still_marks_it_interrup
         os.kill(os.getpid(), signal.SIGINT)
         return trial
 
-    def fail_under_fire(study, storage):
-        os.kill(os.getpid(), signal.SIGINT)
-        return fail_own(study, storage)
+    def fail_under_fire(*args):
+        os.kill(os.getpid(), signal.SIGINT)  # lands in the middle of the marking
+        return fail_trial(*args)
 
     monkeypatch.setattr(optuna.Study, "ask", ask_then_ctrl_c)
-    monkeypatch.setattr(session, "fail_own_running", fail_under_fire)
+    monkeypatch.setattr(storage, "fail_trial", fail_under_fire)
     try:
         cut_again = tune(short(), SPACE, pruner="none", n_trials=3, storage=url, study_name="t")
     except KeyboardInterrupt:  # not held off: it escaped the bookkeeping

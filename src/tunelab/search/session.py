@@ -209,23 +209,15 @@ def run_session(
                 return "exhausted"
             return "callback"
     except KeyboardInterrupt:
-        mark_own_interrupted(study)
+        fail_own_running(study, None)
         return "interrupted"
     except UnboundLocalError as err:
         # A second Ctrl-C while Optuna records a trial: its ``finally`` then reads a name
         # it never set, and this error hides the KeyboardInterrupt (in ``__context__``).
         if not isinstance(err.__context__, KeyboardInterrupt):
             raise
-        mark_own_interrupted(study)
-        return "interrupted"
-
-
-def mark_own_interrupted(study: optuna.Study) -> None:
-    """After Ctrl-C: the trial this process left RUNNING is marked interrupted, with any
-    further interrupt held off until it is (cut short, it would stay RUNNING until a resume
-    or another worker found its process gone, and be retried as abandoned)."""
-    with interrupts_held():
         fail_own_running(study, None)
+        return "interrupted"
 
 
 def _why_stop(
@@ -382,7 +374,7 @@ def _worker_main(
         # parent-death signal comes once per thread of the dying parent): mark it here
         if study is not None:
             with contextlib.suppress(Exception):  # the report below must still go out
-                mark_own_interrupted(study)
+                fail_own_running(study, None)
         results.put((index, "interrupted", None))
     except BaseException as exc:  # reported to the parent, which decides
         results.put((index, "error", f"{type(exc).__name__}: {exc}"))

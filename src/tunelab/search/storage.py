@@ -405,10 +405,15 @@ def fail_lost(
 
 
 def fail_own_running(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
-    """After Ctrl-C: a trial this process left RUNNING is marked interrupted."""
+    """After Ctrl-C: a trial this process left RUNNING is marked interrupted, with any
+    further interrupt held off until it is (cut short, it would stay RUNNING until a resume
+    or another worker found its process gone, and be retried as abandoned)."""
+    from tunelab.errors import interrupts_held
+
     pid = os.getpid()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get("pid") == pid:
-            if storage is None:
-                storage = study._storage
-            fail_trial(storage, trial, "interrupted")
+    with interrupts_held():
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.user_attrs.get("pid") == pid:
+                if storage is None:
+                    storage = study._storage
+                fail_trial(storage, trial, "interrupted")
