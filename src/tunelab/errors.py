@@ -90,10 +90,9 @@ def keep_interrupts() -> None:
 @contextlib.contextmanager
 def interrupts_held() -> Iterator[None]:
     """Let the bookkeeping after a Ctrl-C run to its end: a further SIGINT meanwhile is
-    dropped (the run is stopping already). One comes more often than it seems: a second
-    Ctrl-C, or the parent-death signal again (Linux sends it as each thread of a killed
-    parent exits: tune's workers got two, 7 to 12 ms apart). Only the main thread can hold them;
-    elsewhere this does nothing."""
+    dropped (the run is stopping already): a quick second Ctrl-C, or a Ctrl-C on top of the
+    parent's death in a worker. Only the main thread can hold them; elsewhere this does
+    nothing."""
     import signal
     import threading
 

@@ -185,7 +185,7 @@ def test_a_second_ctrl_c_inside_optunas_bookkeeping_is_an_interrupt(
 
 
 def test_every_worker_dying_is_one_line_that_does_not_blame_the_objective() -> None:
-    from tunelab.search.session import combine_reasons
+    from tunelab.search.processes import combine_reasons
 
     reports = [(0, "error", "killed by signal 9"), (1, "error", "killed by signal 9")]
     with pytest.raises(TunelabError, match="every worker process of the tune stopped") as err:

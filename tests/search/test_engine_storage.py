@@ -142,9 +142,10 @@ def test_ctrl_c_while_the_next_trial_is_asked_for_leaves_no_trial_running(url, m
 def test_a_second_interrupt_while_the_cut_trial_is_noted_still_marks_it_interrupted(
     url, monkeypatch
 ):
-    """The parent-death signal comes once per thread of a killed parent, so a worker gets
-    a second SIGINT a few ms after the first, while it notes its trial interrupted (seen
-    in the kill test of tests/reliability: a trial left RUNNING without a status)."""
+    """A second SIGINT a few ms after the first (a quick double Ctrl-C; the parent-death
+    signal did this too until it became a signal heard once, see test_parent_death.py)
+    lands while the trial is noted interrupted: it must not leave it RUNNING without a
+    status."""
     import signal
 
     import tunelab.search.storage as storage
@@ -191,6 +192,42 @@ def test_a_second_interrupt_while_the_cut_trial_is_noted_still_marks_it_interrup
     [trial] = optuna.load_study(study_name="t", storage=url).trials
     assert trial.user_attrs["status"] == "interrupted"
     assert trial.state == optuna.trial.TrialState.FAIL
+
+
+def _heartbeats():
+    import threading
+
+    from optuna.storages._heartbeat import HeartbeatThread
+
+    return [
+        t for t in threading.enumerate()
+        if getattr(t, "_target", None) is HeartbeatThread._record_heartbeat
+    ]  # fmt: skip
+
+
+def test_an_interrupt_while_the_heartbeat_starts_leaves_no_thread_beating(url, monkeypatch):
+    """Optuna's heartbeat thread is not a daemon: one that an interrupt left running would
+    keep the process from exiting (a killed tune's worker stayed alive for minutes)."""
+    from optuna.storages._heartbeat import HeartbeatThread
+
+    start = HeartbeatThread.start
+
+    def start_then_ctrl_c(self):
+        start(self)
+        raise KeyboardInterrupt  # as if it landed in Thread.start, before Optuna's `with`
+
+    monkeypatch.setattr(HeartbeatThread, "start", start_then_ctrl_c)
+    try:
+        result = tune(short(), SPACE, pruner="none", n_trials=3, storage=url, study_name="s")
+        assert result.stopped_reason == "interrupted"
+        [trial] = optuna.load_study(study_name="s", storage=url).trials
+        assert trial.user_attrs["status"] == "interrupted"
+        for thread in _heartbeats():
+            thread.join(timeout=30)
+        assert not _heartbeats()
+    finally:
+        for thread in _heartbeats():  # or this test's process could not exit either
+            thread._args[2].set()
 
 
 def test_a_retried_warm_start_point_stays_one(url):

@@ -70,7 +70,8 @@ class LocalRunner:
         pass
 
     def run(self, study: optuna.Study, url: str | None, plan: SessionPlan) -> str:
-        from tunelab.search.session import run_session, run_workers
+        from tunelab.search.processes import run_workers
+        from tunelab.search.session import run_session
 
         if self.workers == 0:
             return "no-workers"

@@ -165,7 +165,7 @@ class RayRunner:
         return fits
 
     def run(self, study: optuna.Study, url: str | None, plan: SessionPlan) -> str:
-        from tunelab.search.session import combine_reasons, worker_seed
+        from tunelab.search.processes import combine_reasons, worker_seed
 
         assert url is not None, "the engine gives Ray tasks a storage to share"
         ray = self.ray
@@ -204,7 +204,8 @@ def _task(url: str, study_name: str, plan: SessionPlan, threads: int) -> tuple[s
     """One Ray task: the worker loop; returns ``(where it ran, why it stopped)``."""
     import os
 
-    from tunelab.search.session import limit_threads, load_study_for, run_session
+    from tunelab.search.processes import limit_threads
+    from tunelab.search.session import load_study_for, run_session
 
     limit_threads(threads)
     study = load_study_for(url, study_name, plan)

@@ -1,4 +1,5 @@
-"""Running trials: one optimize loop per process, and the worker processes around it.
+"""Running trials: one optimize loop per process (see :mod:`tunelab.search.processes`
+for the local worker processes around it).
 
 Each process (the caller's, each of ``workers`` spawned ones, each Ray task, each
 ``tunelab worker``) runs Optuna's ``study.optimize`` with :class:`TrialRunner` as the
@@ -13,31 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import os
-import signal
 import socket
 import statistics
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from tunelab.errors import TunelabError, interrupts_held, keep_interrupts
-from tunelab.machine import cores
+from tunelab.errors import interrupts_held
 from tunelab.search.attrs import set_user_attrs
 from tunelab.search.reporter import (
     SHORT_TRIAL_FAILURES,
     Diverged,
     Pruned,
     Reporter,
-    mix_seed,
     trial_seed,
 )
 from tunelab.search.space import Dim, fixed_values, jsonable, suggest
@@ -209,14 +203,14 @@ def run_session(
                 return "exhausted"
             return "callback"
     except KeyboardInterrupt:
-        fail_own_running(study, None)
+        fail_own_running(study)
         return "interrupted"
     except UnboundLocalError as err:
         # A second Ctrl-C while Optuna records a trial: its ``finally`` then reads a name
         # it never set, and this error hides the KeyboardInterrupt (in ``__context__``).
         if not isinstance(err.__context__, KeyboardInterrupt):
             raise
-        fail_own_running(study, None)
+        fail_own_running(study)
         return "interrupted"
 
 
@@ -307,185 +301,3 @@ def load_study_for(url: str, study_name: str, plan: SessionPlan) -> optuna.Study
     if isinstance(beat, dict):
         use_heartbeat(storage, int(beat["interval"]), int(beat["grace"]))
     return study
-
-
-# ---------------------------------------------------------------- worker processes
-
-
-def limit_threads(threads: int) -> None:
-    """Make PyTorch (and the BLAS under NumPy) use ``threads`` threads in this process."""
-    threads = max(1, threads)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)  # read by torch when the objective imports it later
-    torch = sys.modules.get("torch")  # already imported with the objective's module
-    if torch is not None:
-        torch.set_num_threads(threads)
-
-
-def die_with_parent(parent: int | None = None) -> None:
-    """Get a SIGINT when the parent process dies (a kill -9 of the tune): the worker then
-    records its trial as interrupted and exits, instead of running on as an orphan.
-
-    Linux's ``PR_SET_PDEATHSIG``; elsewhere a thread watches the parent's pid.
-    ``parent``: the pid that started this process (default: its parent now), so that a
-    parent that died before this call is noticed too."""
-    if parent is None:
-        parent = os.getppid()
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGINT, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
-            if os.getppid() != parent:  # the parent died before the call
-                os.kill(os.getpid(), signal.SIGINT)
-            return
-    except (OSError, AttributeError):
-        pass
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=watch, name="tunelab-parent-watch", daemon=True).start()
-
-
-def _worker_main(
-    index: int,
-    url: str,
-    study_name: str,
-    plan: SessionPlan,
-    stop_event: Any,
-    results: Any,
-) -> None:
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # started deaf: see run_workers
-    keep_interrupts()
-    limit_threads(cores() // plan.context.workers)
-    study: optuna.Study | None = None
-    try:
-        parent = multiprocessing.parent_process()
-        die_with_parent(parent.pid if parent is not None else None)
-        study = load_study_for(url, study_name, plan)
-        reason = run_session(study, plan, stop_event.is_set)
-        results.put((index, reason, None))
-    except KeyboardInterrupt:
-        # a further interrupt landed before run_session's bookkeeping held them off (the
-        # parent-death signal comes once per thread of the dying parent): mark it here
-        if study is not None:
-            with contextlib.suppress(Exception):  # the report below must still go out
-                fail_own_running(study, None)
-        results.put((index, "interrupted", None))
-    except BaseException as exc:  # reported to the parent, which decides
-        results.put((index, "error", f"{type(exc).__name__}: {exc}"))
-
-
-def run_workers(url: str, study_name: str, plan: SessionPlan) -> str:
-    """Run ``plan.context.workers`` spawned processes on the study; returns why they stopped.
-
-    Ctrl-C in the parent tells every worker to stop: each records its running trial as
-    interrupted and exits.
-    """
-    workers = plan.context.workers
-    ctx = multiprocessing.get_context("spawn")
-    stop_event = ctx.Event()
-    results = ctx.Queue()
-    processes = []
-    # A worker starts deaf to Ctrl-C (an ignored signal stays ignored across exec) until
-    # _worker_main listens: one arriving while it still imports torch would print a
-    # traceback. A worker that never gets to listen is terminated by _stop_workers.
-    deaf = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if deaf else None
-    try:
-        for index in range(workers):
-            # Each worker samples from its own stream, or they would all propose the same
-            # points (a reproducible study seeds each trial by its number instead).
-            seed = worker_seed(plan.context.seed, index)
-            worker_plan = replace(plan, context=replace(plan.context, seed=seed))
-            process = ctx.Process(
-                target=_worker_main,
-                args=(index, url, study_name, worker_plan, stop_event, results),
-                name=f"tunelab-worker-{index}",
-            )
-            process.start()
-            processes.append(process)
-    finally:
-        if deaf:
-            signal.signal(signal.SIGINT, previous)
-    interrupted = False
-    try:
-        for process in processes:
-            process.join()
-    except KeyboardInterrupt:
-        interrupted = True
-        _stop_workers(processes, stop_event)
-    return combine_reasons(list(_drain(results, processes)), workers, interrupted)
-
-
-def _drain(results: Any, processes: list[Any]) -> Iterator[tuple[int, str, str | None]]:
-    """What each worker reported; one that died before reporting gets an error."""
-    reported: set[int] = set()
-    while len(reported) < len(processes):
-        try:
-            index, reason, error = results.get(timeout=1.0)
-        except Exception:  # queue.Empty: a worker died before reporting
-            break
-        reported.add(index)
-        yield index, reason, error
-    for index, process in enumerate(processes):
-        if index not in reported:
-            yield (
-                index,
-                "error",
-                (
-                    f"exited with code {process.exitcode} before reporting; is the "
-                    f"objective importable from a module (not defined in an interactive session)?"
-                ),
-            )
-
-
-def combine_reasons(
-    reports: Sequence[tuple[Any, str, str | None]], workers: int, interrupted: bool = False
-) -> str:
-    """One stop reason for several workers' ``(who, reason, error)`` reports.
-
-    Raises when every worker failed; warns for each that failed while others ran.
-    """
-    reasons: dict[Any, str] = {}
-    errors: list[str] = []
-    for who, reason, error in reports:
-        reasons[who] = reason
-        if error:
-            errors.append(f"worker {who}: {error}")
-    if errors and len(errors) >= workers:
-        raise TunelabError(
-            f"every worker process of the tune stopped ({'; '.join(errors)[:600]}). The trials "
-            "they finished are kept in the study; resume it with the same command and --resume."
-        )
-    for error in errors:
-        warnings.warn(error, RuntimeWarning, stacklevel=3)
-    if interrupted or "interrupted" in reasons.values():
-        return "interrupted"
-    for reason in ("failing", "n_trials", "budget", "exhausted", "callback"):
-        if reason in reasons.values():
-            return reason
-    return "callback"
-
-
-def _stop_workers(processes: list[Any], stop_event: Any) -> None:
-    stop_event.set()
-    for process in processes:
-        process.join(timeout=2.0)
-        if process.is_alive() and process.pid is not None:
-            # A Ctrl-C from a terminal already reached the whole process group; a signal
-            # sent to this process alone did not, so pass it on.
-            os.kill(process.pid, signal.SIGINT)
-    for process in processes:
-        process.join(timeout=30.0)
-        if process.is_alive():
-            process.terminate()
-            process.join()
-
-
-def worker_seed(seed: int, index: int) -> int:
-    return mix_seed(seed, 1 + index)

@@ -404,16 +404,43 @@ def fail_lost(
         optuna.storages.fail_stale_trials(study)
 
 
-def fail_own_running(study: optuna.Study, storage: optuna.storages.BaseStorage | None) -> None:
+def fail_own_running(study: optuna.Study) -> None:
     """After Ctrl-C: a trial this process left RUNNING is marked interrupted, with any
     further interrupt held off until it is (cut short, it would stay RUNNING until a resume
-    or another worker found its process gone, and be retried as abandoned)."""
+    or another worker found its process gone, and be retried as abandoned); then any
+    heartbeat of a finished trial is stopped (:func:`stop_stray_heartbeats`)."""
     from tunelab.errors import interrupts_held
 
     pid = os.getpid()
     with interrupts_held():
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if trial.user_attrs.get("pid") == pid:
-                if storage is None:
-                    storage = study._storage
-                fail_trial(storage, trial, "interrupted")
+                fail_trial(study._storage, trial, "interrupted")
+        stop_stray_heartbeats(study._storage)
+
+
+def stop_stray_heartbeats(storage: optuna.storages.BaseStorage) -> int:
+    """Stop this process's Optuna heartbeat threads whose trial on ``storage`` is over;
+    returns how many.
+
+    Optuna beats for a running trial from a thread it starts in a ``with``, and that thread
+    is not a daemon. An interrupt landing while it starts (``Thread.start`` waits for the
+    thread to run) escapes before the ``with`` holds it: nothing tells the thread to stop,
+    and the process cannot exit (seen: a tune's worker still alive minutes after the tune
+    was killed, waiting in ``threading._shutdown`` for a heartbeat thread)."""
+    import threading
+
+    from optuna.storages._heartbeat import HeartbeatThread
+
+    stopped = 0
+    for thread in threading.enumerate():
+        if getattr(thread, "_target", None) is not HeartbeatThread._record_heartbeat:
+            continue
+        args: tuple[Any, ...] = getattr(thread, "_args", ())  # deleted as the thread ends
+        if len(args) != 3 or args[1] is not storage:
+            continue
+        trial_id, _, stop = args
+        if storage.get_trial(trial_id).state.is_finished():
+            stop.set()
+            stopped += 1
+    return stopped
