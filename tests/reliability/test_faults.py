@@ -298,6 +298,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _workers_of(pid: int) -> set[int]:
+    """The spawned worker processes whose parent is ``pid`` (Linux's /proc)."""
+    workers = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):  # not a process, or gone meanwhile
+            continue
+        if ppid == pid and b"spawn_main" in command:
+            workers.add(int(entry.name))
+    return workers
+
+
 def _wait(condition: Any, what: str, limit: float = 240.0) -> None:
     """Poll ``condition`` (a guard against a hang, not a timing requirement)."""
     import time
@@ -312,6 +326,7 @@ def _wait(condition: Any, what: str, limit: float = 240.0) -> None:
 def test_killing_the_tune_takes_its_workers_and_a_resume_loses_nothing(
     env: dict[str, Path], tmp_path: Path
 ) -> None:
+    import datetime
     import signal
     import subprocess
     import sys
@@ -339,15 +354,20 @@ def test_killing_the_tune_takes_its_workers_and_a_resume_loses_nothing(
     try:
         _wait(lambda: len(running()) >= 1, "a worker's running trial")
         cut = running()
+        workers = _workers_of(main.pid) | set(cut.values())
         main.send_signal(signal.SIGKILL)
         main.wait()
-        _wait(lambda: not any(_alive(pid) for pid in cut.values()), "the workers to exit")
+        killed = datetime.datetime.now()  # Optuna's times are local and naive too
+        _wait(lambda: not any(_alive(pid) for pid in workers), "the workers to exit")
     finally:
         if main.poll() is None:
             main.kill()
-    # The workers stopped with their parent (an orphan would have finished its trial).
+    # The workers stopped with their parent: the trials they ran are noted interrupted...
     by_number = {t.number: t for t in optuna.load_study(study_name="k", storage=url).trials}
     assert {by_number[n].user_attrs.get("status") for n in cut} == {"interrupted"}
+    # ...and none ran on as an orphan (it would finish its trial)
+    late = [t for t in by_number.values() if t.datetime_complete and t.datetime_complete > killed]
+    assert {t.user_attrs.get("status") for t in late} <= {"interrupted"}, late
     resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     trials = optuna.load_study(study_name="k", storage=url).trials
