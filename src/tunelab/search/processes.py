@@ -72,8 +72,6 @@ def die_with_parent(parent: int | None = None) -> None:
             told = libc.prctl(1, PARENT_DEATH, 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
             if told and os.getppid() != parent:  # the parent died before the call
                 os.kill(os.getpid(), PARENT_DEATH)
-    import threading
-
     threading.Thread(
         target=_watch_parent, args=(parent, told), name="tunelab-parent-watch", daemon=True
     ).start()
