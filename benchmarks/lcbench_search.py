@@ -423,7 +423,7 @@ def print_table(
     print("\nmean normalised regret (lower is better) by fraction of the budget "
           f"({BUDGET_R} R), over each method's tasks x seeds; [spread] = 10th-90th percentile "
           "over seeds of the mean over tasks")  # fmt: skip
-    width = max(len(m) for m in methods) + 2
+    width = max(len(m) for m in [*methods, "method"]) + 2
     head = "".join(f"{f'{f:.0%}':>18}" for f in FRACTIONS)
     print("method".ljust(width) + "tasks x seeds" + head + "   trials/run")
     for m in methods:

@@ -150,9 +150,9 @@ def resolve_strategy(name: str, ctx: SearchContext) -> str:
     first random draws as Optuna's samplers) TPE with ``auto``'s early stopping reached a
     mean regret below Optuna's random, TPE, TPE + Hyperband and random + Hyperband,
     SMAC3's multi-fidelity facade and DEHB from 5 % to 50 % of the budget, and at 100 %
-    below all but SMAC3, with which it ties (0.068 against TPE's 0.116 and SMAC3's 0.063
-    to 0.071: SMAC3 varies from run to run for one seed); at 2 % (one or two finished
-    trials) it is the same draws, 0.001 behind. What wins everywhere is trying
+    below all but SMAC3, with which it ties (0.068 against TPE's 0.116 and SMAC3's 0.079
+    over 10 seeds, 0.063 to 0.071 over 5: SMAC3 varies from run to run); at 2 % (one or
+    two finished trials) it is the same draws, 0.001 behind. What wins everywhere is trying
     first a warm-start portfolio (``initial_points``) chosen offline on other tasks, as
     ``tune_images`` does with :data:`tunelab.trials.portfolio.PORTFOLIO`. GP needs
     complete trials, which early stopping deliberately makes rare, and costs seconds per
