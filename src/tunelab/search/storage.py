@@ -419,9 +419,8 @@ def fail_own_running(study: optuna.Study) -> None:
         stop_stray_heartbeats(study._storage)
 
 
-def stop_stray_heartbeats(storage: optuna.storages.BaseStorage) -> int:
-    """Stop this process's Optuna heartbeat threads whose trial on ``storage`` is over;
-    returns how many.
+def stop_stray_heartbeats(storage: optuna.storages.BaseStorage) -> None:
+    """Stop this process's Optuna heartbeat threads whose trial on ``storage`` is over.
 
     Optuna beats for a running trial from a thread it starts in a ``with``, and that thread
     is not a daemon. An interrupt landing while it starts (``Thread.start`` waits for the
@@ -432,7 +431,6 @@ def stop_stray_heartbeats(storage: optuna.storages.BaseStorage) -> int:
 
     from optuna.storages._heartbeat import HeartbeatThread
 
-    stopped = 0
     for thread in threading.enumerate():
         if getattr(thread, "_target", None) is not HeartbeatThread._record_heartbeat:
             continue
@@ -442,5 +440,3 @@ def stop_stray_heartbeats(storage: optuna.storages.BaseStorage) -> int:
         trial_id, _, stop = args
         if storage.get_trial(trial_id).state.is_finished():
             stop.set()
-            stopped += 1
-    return stopped
