@@ -39,6 +39,7 @@ from tunelab.search.storage import (
     STUDY_ATTR,
     fail_lost,
     fail_own_running,
+    fresh_connections,
     open_storage,
     storage_url,
     use_heartbeat,
@@ -78,6 +79,7 @@ class TrialRunner:
             # the interrupt must go on even if its note cannot be written: Optuna would
             # catch the storage's error and start the next trial
             with interrupts_held(), contextlib.suppress(Exception):
+                fresh_connections(trial.study._storage)
                 trial.set_user_attr("status", "interrupted")
             raise
 
