@@ -285,6 +285,32 @@ def test_an_interrupt_in_a_read_still_notes_the_trial_interrupted(url, when, mon
     ]
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_interrupted_study_in_sqlite_memory_keeps_its_trials():
+    """Fresh connections after an interrupt would lose an SQLite database in memory; and
+    no heartbeat thread dies in it (on a connection of its own, it saw an empty database)."""
+    result = tune(short(interrupt_on={1}), SPACE, pruner="none", n_trials=3,
+                  storage="sqlite:///:memory:", study_name="m")  # fmt: skip
+    assert result.stopped_reason == "interrupted"
+    assert [(t.number, t.status) for t in result.trials] == [(0, "complete"), (1, "interrupted")]
+
+
+@pytest.mark.parametrize(
+    ("url", "memory"),
+    [("sqlite:///:memory:", True), ("sqlite://", True),
+     ("sqlite:///file::memory:?cache=shared&uri=true", True),
+     ("sqlite:///file:x?mode=memory&uri=true", True), ("sqlite:///study.db", False),
+     ("sqlite:////tmp/memory.db", False), ("sqlite:///file:s.db?mode=ro&uri=true", False),
+     ("postgresql://u@h/db", False)],
+)  # fmt: skip
+def test_which_databases_live_in_memory(url, memory):
+    from sqlalchemy.engine import make_url
+
+    from tunelab.search.storage import _in_memory
+
+    assert _in_memory(make_url(url)) is memory
+
+
 def test_a_retried_warm_start_point_stays_one(url):
     points = [{"x": 0.1, "y": 0.2}, {"x": -0.3, "y": 0.4}]
     result = tune(short(interrupt_on={1}), SPACE, n_trials=3, storage=url, study_name="s",

@@ -141,7 +141,7 @@ def use_heartbeat(storage: optuna.storages.BaseStorage | None, interval: int, gr
     Workers adopt the values their study was created with, so that no process declares
     dead a trial that beats more slowly than it expects.
     """
-    if isinstance(storage, RDBStorage):
+    if isinstance(storage, RDBStorage) and storage.heartbeat_interval is not None:
         storage.heartbeat_interval = interval
         storage.grace_period = grace
 
@@ -176,7 +176,11 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                 f"cannot open storage {display_url(url)!r}: {_reason(exc, url)}. Use a URL "
                 f"such as sqlite:///study.db or postgresql://user@host:5432/db."
             ) from None
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+    if _in_memory(storage.engine.url):
+        # no other process sees it, and Optuna's heartbeat thread, on a connection of its
+        # own, would find an empty database there and die with a traceback
+        storage.heartbeat_interval = None
+    elif url.startswith("sqlite:///"):
         from tunelab.search.sqlite_wal import use_wal
 
         use_wal(storage.engine, url.removeprefix("sqlite:///"))
@@ -430,9 +434,19 @@ def fresh_connections(storage: optuna.storages.BaseStorage | None) -> None:
     written since: a killed tune's worker could not note its trial interrupted, which
     stayed RUNNING with no status (1 kill in about 130)."""
     backend = getattr(storage, "_backend", storage)  # under Optuna's cache
-    if isinstance(backend, RDBStorage):
+    if isinstance(backend, RDBStorage) and not _in_memory(backend.engine.url):
         backend.scoped_session.remove()
         backend.engine.dispose()
+
+
+def _in_memory(url: Any) -> bool:
+    """Whether SQLAlchemy ``url`` is an SQLite database in memory (it lives as long as its
+    connection: closing it would lose the study)."""
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )  # fmt: skip
 
 
 def stop_stray_heartbeats(storage: optuna.storages.BaseStorage) -> None:
