@@ -141,6 +141,7 @@ def use_heartbeat(storage: optuna.storages.BaseStorage | None, interval: int, gr
     Workers adopt the values their study was created with, so that no process declares
     dead a trial that beats more slowly than it expects.
     """
+    # None: open_storage turned the heartbeat off (a database in memory), so it stays off
     if isinstance(storage, RDBStorage) and storage.heartbeat_interval is not None:
         storage.heartbeat_interval = interval
         storage.grace_period = grace
